@@ -1,0 +1,161 @@
+"""The emulator's data: projects, registered packages, jobs and AccessKeys. No HTTP here.
+
+Jobs are kept in the service's own PascalCase shape so that what the handler
+returns is byte-for-byte what was loaded (the reference sample stays verbatim).
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any, Optional
+
+DEFAULT_ACCESS_KEY_ID = "LTAI5tEmulatorDemoKey"
+DEFAULT_ACCESS_KEY_SECRET = "emulator-demo-secret-do-not-use"
+
+
+def job_packages(job: Mapping[str, Any]) -> list[str]:
+    return [p.strip() for p in str(job.get("Packages") or "").split(",") if p.strip()]
+
+
+@dataclass
+class StsCredential:
+    access_key_id: str
+    access_key_secret: str
+    security_token: str
+
+
+@dataclass
+class _Project:
+    packages: list[str] = field(default_factory=list)
+    jobs: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+
+class EmulatorState:
+    """Thread-safe in-memory FOAS: what exists, and who may ask."""
+
+    def __init__(self) -> None:
+        self._lock = threading.RLock()
+        self._projects: dict[str, _Project] = {}
+        self.access_keys: dict[str, str] = {}
+        self.sts: dict[str, StsCredential] = {}
+
+    # --- credentials ---------------------------------------------------------------
+    def add_access_key(self, key_id: str, secret: str) -> None:
+        with self._lock:
+            self.access_keys[key_id] = secret
+
+    def add_sts(self, key_id: str, secret: str, token: str) -> None:
+        with self._lock:
+            self.sts[key_id] = StsCredential(key_id, secret, token)
+
+    def secret_for(self, key_id: str) -> Optional[tuple[str, Optional[str]]]:
+        """(secret, required STS token or None), or None for an unknown key."""
+        with self._lock:
+            if key_id in self.access_keys:
+                return self.access_keys[key_id], None
+            sts = self.sts.get(key_id)
+            return (sts.access_key_secret, sts.security_token) if sts else None
+
+    # --- data ----------------------------------------------------------------------
+    def add_project(self, name: str) -> None:
+        with self._lock:
+            self._projects.setdefault(name, _Project())
+
+    def add_package(self, project: str, package: str) -> None:
+        with self._lock:
+            proj = self._projects.setdefault(project, _Project())
+            if package not in proj.packages:
+                proj.packages.append(package)
+
+    def put_job(self, project: str, job: Mapping[str, Any]) -> None:
+        """Create or replace a job; its packages become registered in the project."""
+        job_id = job.get("JobId")
+        if not isinstance(job_id, str) or not job_id:
+            raise ValueError("a job needs a non-empty string JobId")
+        with self._lock:
+            proj = self._projects.setdefault(project, _Project())
+            proj.jobs[job_id] = dict(job)
+            for package in job_packages(job):
+                if package not in proj.packages:
+                    proj.packages.append(package)
+
+    def remove_job(self, project: str, job_id: str) -> bool:
+        with self._lock:
+            proj = self._projects.get(project)
+            return bool(proj and proj.jobs.pop(job_id, None) is not None)
+
+    def remove_jobs_referencing(self, project: str, package: str) -> int:
+        with self._lock:
+            ids = [j["JobId"] for j in self.referencing_jobs(project, package)]
+            for job_id in ids:
+                self.remove_job(project, job_id)
+            return len(ids)
+
+    def has_project(self, project: str) -> bool:
+        with self._lock:
+            return project in self._projects
+
+    def has_package(self, project: str, package: str) -> bool:
+        with self._lock:
+            proj = self._projects.get(project)
+            return bool(proj and package in proj.packages)
+
+    def referencing_jobs(self, project: str, package: str) -> list[dict[str, Any]]:
+        """Jobs of the project whose Packages list names the package, oldest first."""
+        with self._lock:
+            proj = self._projects.get(project)
+            if proj is None:
+                return []
+            return [dict(j) for j in proj.jobs.values() if package in job_packages(j)]
+
+    def projects(self) -> dict[str, dict[str, Any]]:
+        with self._lock:
+            return {n: {"packages": list(p.packages), "jobs": len(p.jobs)}
+                    for n, p in self._projects.items()}
+
+    # --- loading -------------------------------------------------------------------
+    def load(self, data: Mapping[str, Any]) -> EmulatorState:
+        """Load the data-file shape (see docs/emulator.md)."""
+        if not isinstance(data, Mapping):
+            raise ValueError("emulator data must be a JSON object")
+        for key_id, secret in (data.get("access_keys") or {}).items():
+            self.add_access_key(str(key_id), str(secret))
+        for sts in data.get("sts") or []:
+            self.add_sts(sts["access_key_id"], sts["access_key_secret"], sts["security_token"])
+        projects = data.get("projects") or {}
+        if not isinstance(projects, Mapping):
+            raise ValueError("'projects' must map project names to {packages, jobs}")
+        for name, body in projects.items():
+            self.add_project(name)
+            for package in body.get("packages") or []:
+                self.add_package(name, package)
+            for job in body.get("jobs") or []:
+                self.put_job(name, job)
+        return self
+
+    @classmethod
+    def from_file(cls, path: str | Path) -> EmulatorState:
+        with open(path, encoding="utf-8") as fh:
+            return cls().load(json.load(fh))
+
+    @classmethod
+    def default(cls) -> EmulatorState:
+        """The shipped data set: the reference's sample job verbatim plus generated jobs."""
+        text = resources.files(__package__).joinpath("data/default_jobs.json").read_text("utf-8")
+        return cls().load(json.loads(text))
+
+    @classmethod
+    def with_jobs(cls, project: str, package: str, jobs: Iterable[Mapping[str, Any]],
+                  key_id: str = DEFAULT_ACCESS_KEY_ID,
+                  secret: str = DEFAULT_ACCESS_KEY_SECRET) -> EmulatorState:
+        state = cls()
+        state.add_access_key(key_id, secret)
+        state.add_package(project, package)
+        for job in jobs:
+            state.put_job(project, job)
+        return state

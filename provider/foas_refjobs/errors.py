@@ -1,0 +1,109 @@
+"""One exception hierarchy for everything the listing can fail with.
+
+Callers (the CLI, the deletion guard) branch on the class, and show the
+service's own Code/Message/RequestId so an operator can quote them to support.
+"""
+
+from __future__ import annotations
+
+from typing import Optional
+
+
+class FoasError(Exception):
+    """Base of every error this package raises on purpose."""
+
+    default_code = "FoasError"
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        code: Optional[str] = None,
+        http_status: Optional[int] = None,
+        request_id: Optional[str] = None,
+    ) -> None:
+        self.code = code or self.default_code
+        self.message = message
+        self.http_status = http_status
+        self.request_id = request_id
+        super().__init__(self.one_line())
+
+    def one_line(self) -> str:
+        """The single line the CLI prints and the guard puts in its refusal."""
+        text = f"{self.code}: {self.message}"
+        if self.request_id:
+            text += f" (RequestId {self.request_id})"
+        return text
+
+    def __repr__(self) -> str:
+        return (
+            f"{type(self).__name__}(code={self.code!r}, message={self.message!r}, "
+            f"http_status={self.http_status!r}, request_id={self.request_id!r})"
+        )
+
+
+class InvalidInputError(FoasError, ValueError):
+    """Rejected before any network call: the request could never succeed."""
+
+    default_code = "InvalidInput"
+
+
+class CredentialsNotFoundError(FoasError):
+    """No credential source in the documented chain had anything."""
+
+    default_code = "CredentialsNotFound"
+
+
+class AuthError(FoasError):
+    """The service refused who we are or what we may do (401/403, bad key, bad signature)."""
+
+    default_code = "Forbidden"
+
+
+class NotFoundError(FoasError):
+    """The project or the package does not exist for this account/region."""
+
+    default_code = "NotFound"
+
+
+class ParameterError(FoasError):
+    """A 4xx the service blamed on the request's parameters; retrying cannot help."""
+
+    default_code = "InvalidParameter"
+
+
+class ThrottlingError(FoasError):
+    """The service asked us to slow down, and it still did after our retries."""
+
+    default_code = "Throttling"
+
+
+class ServerError(FoasError):
+    """A 5xx from the service (or a proxy in front of it), after our retries."""
+
+    default_code = "InternalError"
+
+
+class NetworkError(FoasError):
+    """Connection refused/reset, DNS, TLS or timeout: no HTTP answer at all."""
+
+    default_code = "NetworkError"
+
+
+class MalformedResponseError(FoasError):
+    """A 2xx whose body is not the documented shape; never read as an empty list."""
+
+    default_code = "MalformedResponse"
+
+
+class InconsistentListingError(FoasError):
+    """Pages disagreed with each other even after a fresh re-list.
+
+    Raised instead of returning a list that may be missing jobs, so that the
+    deletion gate can never mistake a torn read for "unreferenced".
+    """
+
+    default_code = "InconsistentListing"
+
+
+RETRYABLE_ERRORS: tuple[type[FoasError], ...] = (ThrottlingError, ServerError, NetworkError)

@@ -1,0 +1,301 @@
+"""Job and JobList: the service's response, typed, with every field of the reference.
+
+Parsing is strict about shape (a wrong shape raises MalformedResponseError, never
+KeyError or an empty list) and lenient about representation (a number sent as a
+string, `Jobs.Job` as one object instead of a list), because both occur in
+Alibaba Cloud responses that went through XML conversion.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields
+from typing import Any, NoReturn, Optional
+
+from .errors import MalformedResponseError
+
+_STRING_FIELDS = {
+    "api_type": "ApiType", "cluster_id": "ClusterId", "code": "Code", "creator": "Creator",
+    "description": "Description", "engine_version": "EngineVersion", "job_id": "JobId",
+    "job_name": "JobName", "job_type": "JobType", "modifier": "Modifier",
+    "plan_json": "PlanJson", "project_name": "ProjectName", "properties": "Properties",
+    "queue_name": "QueueName",
+}
+_INT_FIELDS = {"create_time": "CreateTime", "folder_id": "FolderId", "modify_time": "ModifyTime"}
+
+
+def _malformed(message: str, request_id: Optional[str] = None) -> NoReturn:
+    raise MalformedResponseError(message, request_id=request_id)
+
+
+def _as_int(name: str, value: Any, request_id: Optional[str] = None) -> int:
+    if isinstance(value, bool):
+        _malformed(f"{name} is a boolean, expected an integer", request_id)
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float) and math.isfinite(value) and value.is_integer():
+        return int(value)
+    if isinstance(value, str) and value.strip().lstrip("-").isdigit() and value.isascii():
+        return int(value.strip())
+    _malformed(f"{name} is not an integer: {str(value)[:40]!r}", request_id)
+
+
+def _as_str(name: str, value: Any, request_id: Optional[str]) -> Optional[str]:
+    if value is None or isinstance(value, str):
+        return value
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return str(value)
+    _malformed(f"{name} is a {type(value).__name__}, expected a string", request_id)
+
+
+def _as_bool(name: str, value: Any, request_id: Optional[str]) -> Optional[bool]:
+    if value is None or isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.lower() in ("true", "false"):
+        return value.lower() == "true"
+    _malformed(f"{name} is not a boolean: {str(value)[:40]!r}", request_id)
+
+
+@dataclass(frozen=True)
+class PlanEdge:
+    id: int
+    ship_strategy: Optional[str] = None
+    side: Optional[str] = None
+
+
+@dataclass(frozen=True)
+class PlanNode:
+    id: int
+    type: Optional[str]
+    parallelism: Optional[int]
+    predecessors: tuple[PlanEdge, ...] = ()
+    pact: Optional[str] = None
+    contents: Optional[str] = None
+
+
+@dataclass(frozen=True)
+class Job:
+    """One job that references the package. Times are epoch milliseconds, as sent."""
+
+    job_id: str
+    job_name: Optional[str] = None
+    project_name: Optional[str] = None
+    job_type: Optional[str] = None
+    api_type: Optional[str] = None
+    is_committed: Optional[bool] = None
+    packages: tuple[str, ...] = ()
+    cluster_id: Optional[str] = None
+    queue_name: Optional[str] = None
+    engine_version: Optional[str] = None
+    folder_id: Optional[int] = None
+    creator: Optional[str] = None
+    modifier: Optional[str] = None
+    create_time: Optional[int] = None
+    modify_time: Optional[int] = None
+    description: Optional[str] = None
+    code: Optional[str] = field(default=None, repr=False)
+    plan_json: Optional[str] = field(default=None, repr=False)
+    properties: Optional[str] = field(default=None, repr=False)
+
+    @classmethod
+    def from_api(cls, raw: Any, request_id: Optional[str] = None) -> Job:
+        """Build from one element of `Jobs.Job` (PascalCase keys)."""
+        if not isinstance(raw, Mapping):
+            _malformed(f"a job is a {type(raw).__name__}, expected an object", request_id)
+        values: dict[str, Any] = {}
+        for attr, key in _STRING_FIELDS.items():
+            values[attr] = _as_str(key, raw.get(key), request_id)
+        for attr, key in _INT_FIELDS.items():
+            value = raw.get(key)
+            values[attr] = None if value is None or value == "" else _as_int(key, value, request_id)
+        values["is_committed"] = _as_bool("IsCommitted", raw.get("IsCommitted"), request_id)
+        packages = _as_str("Packages", raw.get("Packages"), request_id)
+        values["packages"] = split_packages(packages)
+        if not values["job_id"]:
+            _malformed("a job has no JobId", request_id)
+        return cls(**values)
+
+    def to_dict(self) -> dict[str, Any]:
+        """snake_case, every field, packages as a list: the CLI's and Pulumi's JSON shape."""
+        out = {f.name: getattr(self, f.name) for f in fields(self)}
+        out["packages"] = list(self.packages)
+        return dict(sorted(out.items()))
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Job:
+        """Inverse of to_dict, for values read back from Pulumi state (numbers come back as floats)."""
+        values = {f.name: data.get(f.name) for f in fields(cls)}
+        values["packages"] = tuple(values["packages"] or ())
+        for attr in _INT_FIELDS:
+            if values[attr] is not None:
+                values[attr] = _as_int(attr, values[attr])
+        return cls(**values)
+
+    def plan_nodes(self) -> tuple[PlanNode, ...]:
+        """The deployed execution plan's nodes; empty when the job has no plan yet."""
+        if not self.plan_json or not self.plan_json.strip():
+            return ()
+        try:
+            plan = json.loads(self.plan_json)
+        except ValueError as exc:
+            _malformed(f"PlanJson of job {self.job_id} is not JSON: {exc}")
+        nodes = plan.get("nodes") if isinstance(plan, dict) else None
+        if not isinstance(nodes, list):
+            _malformed(f"PlanJson of job {self.job_id} has no list of nodes")
+        result = []
+        for node in nodes:
+            if not isinstance(node, dict) or "id" not in node:
+                _malformed(f"PlanJson of job {self.job_id} has a node without an id")
+            preds = tuple(
+                PlanEdge(_as_int("predecessor id", p.get("id")), p.get("ship_strategy"), p.get("side"))
+                for p in node.get("predecessors") or ()
+                if isinstance(p, dict)
+            )
+            par = node.get("parallelism")
+            result.append(PlanNode(
+                id=_as_int("node id", node["id"]),
+                type=node.get("type"),
+                parallelism=None if par is None else _as_int("parallelism", par),
+                predecessors=preds,
+                pact=node.get("pact"),
+                contents=node.get("contents"),
+            ))
+        return tuple(result)
+
+    def properties_dict(self) -> dict[str, str]:
+        """`key=value` lines of the job's run properties; comments and blank lines skipped."""
+        return parse_properties(self.properties)
+
+
+def parse_properties(text: Optional[str]) -> dict[str, str]:
+    result: dict[str, str] = {}
+    for line in (text or "").splitlines():
+        line = line.strip()
+        if not line or line.startswith(("#", "!")) or "=" not in line:
+            continue
+        key, value = line.split("=", 1)
+        result[key.strip()] = value.strip()
+    return result
+
+
+def split_packages(value: Optional[str]) -> tuple[str, ...]:
+    if not value:
+        return ()
+    return tuple(p.strip() for p in value.split(",") if p.strip())
+
+
+@dataclass(frozen=True)
+class Page:
+    """One response of GetRefPackageJob, as the paginator needs it."""
+
+    page_index: int
+    page_size: Optional[int]
+    total_count: int
+    total_page: int
+    jobs: tuple[Job, ...]
+    request_id: Optional[str]
+
+    @classmethod
+    def from_api(cls, body: Any, requested_index: int) -> Page:
+        if not isinstance(body, Mapping):
+            _malformed(f"response body is a {type(body).__name__}, expected an object")
+        rid = body.get("RequestId")
+        request_id = rid if isinstance(rid, str) and rid else None
+        total_count = _required_count(body, "TotalCount", request_id)
+        jobs_raw = body.get("Jobs")
+        if jobs_raw in (None, "", [], {}):
+            items: list[Any] = []
+        elif isinstance(jobs_raw, list):
+            items = jobs_raw
+        elif isinstance(jobs_raw, Mapping):
+            inner = jobs_raw.get("Job")
+            if inner in (None, "", []):
+                items = []
+            elif isinstance(inner, list):
+                items = inner
+            elif isinstance(inner, Mapping):
+                items = [inner]
+            else:
+                _malformed(f"Jobs.Job is a {type(inner).__name__}, expected a list", request_id)
+        else:
+            _malformed(f"Jobs is a {type(jobs_raw).__name__}, expected an object", request_id)
+        jobs = tuple(Job.from_api(item, request_id) for item in items)
+        page_size = body.get("PageSize")
+        size = None if page_size in (None, "") else _as_int("PageSize", page_size, request_id)
+        if "TotalPage" in body and body["TotalPage"] not in (None, ""):
+            total_page = _required_count(body, "TotalPage", request_id)
+        elif size:
+            total_page = -(-total_count // size)
+        else:
+            _malformed("response has neither TotalPage nor PageSize", request_id)
+        index = body.get("PageIndex")
+        page_index = requested_index if index in (None, "") else _as_int("PageIndex", index, request_id)
+        return cls(page_index, size, total_count, total_page, jobs, request_id)
+
+
+def _required_count(body: Mapping[str, Any], key: str, request_id: Optional[str]) -> int:
+    if key not in body or body[key] in (None, ""):
+        _malformed(f"response has no {key}", request_id)
+    value = _as_int(key, body[key], request_id)
+    if value < 0:
+        _malformed(f"{key} is negative: {value}", request_id)
+    return value
+
+
+@dataclass(frozen=True)
+class JobList:
+    """Every job referencing one package, in server order, de-duplicated by JobId.
+
+    `total_count` counts the jobs in this list (after the job_type/committed
+    filters); `server_total_count` is what the service last reported.
+    `consistent` is False when the pages disagreed with TotalCount even after a
+    fresh re-list: fine to display, never to gate a deletion on.
+    """
+
+    project_name: str
+    package_name: str
+    jobs: tuple[Job, ...]
+    server_total_count: Optional[int] = None
+    consistent: bool = True
+    inconsistency: Optional[str] = None
+    pages_fetched: int = 0
+
+    @property
+    def total_count(self) -> int:
+        return len(self.jobs)
+
+    @property
+    def job_ids(self) -> list[str]:
+        return [j.job_id for j in self.jobs]
+
+    @property
+    def job_names(self) -> list[str]:
+        return [j.job_name or "" for j in self.jobs]
+
+    @property
+    def referenced(self) -> bool:
+        return bool(self.jobs)
+
+    def __len__(self) -> int:
+        return len(self.jobs)
+
+    def require_consistent(self) -> JobList:
+        """Raise unless the listing is trustworthy enough to gate a deletion on."""
+        if not self.consistent:
+            from .errors import InconsistentListingError
+
+            raise InconsistentListingError(
+                f"listing of {self.project_name}/{self.package_name} is inconsistent: "
+                f"{self.inconsistency}; refusing to decide"
+            )
+        return self
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "project_name": self.project_name,
+            "package_name": self.package_name,
+            "total_count": self.total_count,
+            "jobs": [j.to_dict() for j in self.jobs],
+        }

@@ -1,0 +1,190 @@
+"""Reading every page of one listing, concurrently, and deciding whether to trust it.
+
+Page 1 tells TotalPage; pages 2..N are then fetched by a bounded pool whose
+width shrinks when the service throttles. The result is checked against the
+service's own counts, and a listing that fails the check is read once more
+from scratch before it is reported.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass
+from typing import Optional, TypeVar
+
+from .errors import InconsistentListingError, ThrottlingError
+from .model import Job, Page
+from .retry import RetryPolicy, call_with_retries
+
+T = TypeVar("T")
+
+DEFAULT_MAX_CONCURRENCY = 8
+MAX_PAGES = 10_000
+MAX_GROWTH_ROUNDS = 3
+
+FetchOnce = Callable[[int], Page]
+Progress = Callable[[int, int], None]
+
+
+class AdaptiveLimiter:
+    """A concurrency limit that halves on throttling and creeps back up on success (AIMD)."""
+
+    def __init__(self, maximum: int, recover_after: int = 4) -> None:
+        self.maximum = maximum
+        self.limit = maximum
+        self._in_flight = 0
+        self._successes = 0
+        self._recover_after = recover_after
+        self._cond = threading.Condition()
+        self.throttle_events = 0
+        self.lowest_limit = maximum
+
+    def run(self, call: Callable[[], T]) -> T:
+        with self._cond:
+            while self._in_flight >= self.limit:
+                self._cond.wait()
+            self._in_flight += 1
+        throttled = False
+        try:
+            return call()
+        except ThrottlingError:
+            throttled = True
+            raise
+        finally:
+            with self._cond:
+                self._in_flight -= 1
+                if throttled:
+                    self.throttle_events += 1
+                    self.limit = max(1, self.limit // 2)
+                    self.lowest_limit = min(self.lowest_limit, self.limit)
+                    self._successes = 0
+                else:
+                    self._successes += 1
+                    if self._successes >= self._recover_after and self.limit < self.maximum:
+                        self.limit += 1
+                        self._successes = 0
+                self._cond.notify_all()
+
+
+@dataclass(frozen=True)
+class PagingResult:
+    jobs: tuple[Job, ...]
+    server_total_count: int
+    pages_fetched: int
+    problem: Optional[str] = None
+    hard_problem: bool = False
+
+
+class _Attempt:
+    """One full read of all pages."""
+
+    def __init__(self, fetch: Callable[[int], Page], max_concurrency: int, max_pages: int,
+                 progress: Optional[Progress]) -> None:
+        self.fetch = fetch
+        self.max_concurrency = max_concurrency
+        self.max_pages = max_pages
+        self.progress = progress
+        self.pages: dict[int, Page] = {}
+
+    def _report(self, total: int) -> None:
+        if self.progress is not None:
+            self.progress(len(self.pages), total)
+
+    def _fetch_range(self, indexes: range, total: int) -> None:
+        if self.max_concurrency <= 1 or len(indexes) <= 1:
+            for i in indexes:
+                self.pages[i] = self.fetch(i)
+                self._report(total)
+            return
+        pool = ThreadPoolExecutor(max_workers=min(self.max_concurrency, len(indexes)),
+                                  thread_name_prefix="foas-page")
+        try:
+            futures: dict[Future[Page], int] = {pool.submit(self.fetch, i): i for i in indexes}
+            pending = set(futures)
+            while pending:
+                done, pending = wait(pending, return_when=FIRST_EXCEPTION)
+                for fut in done:
+                    self.pages[futures[fut]] = fut.result()
+                    self._report(total)
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)
+
+    def run(self) -> PagingResult:
+        first = self.fetch(1)
+        self.pages[1] = first
+        total_page = first.total_page
+        self._report(max(total_page, 1))
+        rounds = 0
+        fetched_to = 1
+        while True:
+            if total_page > self.max_pages:
+                return self._hard(f"the service reports {total_page} pages, over the bound of "
+                                  f"{self.max_pages}")
+            if total_page <= fetched_to:
+                break
+            if rounds > MAX_GROWTH_ROUNDS:
+                return self._hard(f"TotalPage kept growing ({total_page} after "
+                                  f"{MAX_GROWTH_ROUNDS} extra rounds)")
+            self._fetch_range(range(fetched_to + 1, total_page + 1), total_page)
+            fetched_to = total_page
+            total_page = max(p.total_page for p in self.pages.values())
+            rounds += 1
+        return self._assemble()
+
+    def _hard(self, problem: str) -> PagingResult:
+        return PagingResult((), 0, len(self.pages), problem, hard_problem=True)
+
+    def _assemble(self) -> PagingResult:
+        ordered = sorted(self.pages.items())
+        server_total = ordered[-1][1].total_count
+        seen: set[str] = set()
+        jobs: list[Job] = []
+        previous_ids: Optional[tuple[str, ...]] = None
+        for index, page in ordered:
+            ids = tuple(j.job_id for j in page.jobs)
+            if ids and ids == previous_ids:
+                return self._hard(f"page {index} repeats page {index - 1}")
+            previous_ids = ids
+            for job in page.jobs:
+                if job.job_id not in seen:
+                    seen.add(job.job_id)
+                    jobs.append(job)
+        for index, page in ordered:
+            if not page.jobs and len(jobs) < server_total:
+                return self._hard(f"page {index} is empty while only {len(jobs)} of "
+                                  f"{server_total} jobs were read")
+        problem = None
+        if len(jobs) != server_total:
+            problem = f"read {len(jobs)} distinct jobs but the service reports TotalCount {server_total}"
+        return PagingResult(tuple(jobs), server_total, len(self.pages), problem)
+
+
+def collect_all_pages(
+    fetch_once: FetchOnce,
+    policy: RetryPolicy,
+    *,
+    max_concurrency: int = DEFAULT_MAX_CONCURRENCY,
+    max_pages: int = MAX_PAGES,
+    progress: Optional[Progress] = None,
+) -> PagingResult:
+    """Every page, retried per policy; a doubtful listing is re-read once.
+
+    Raises InconsistentListingError when the paging itself is broken (pages
+    repeating, TotalPage growing, empty pages with jobs missing) twice in a
+    row. A plain count mismatch twice in a row is returned with `problem` set,
+    for the caller to show (list) or refuse on (deletion gates).
+    """
+    limiter = AdaptiveLimiter(max_concurrency)
+
+    def fetch(index: int) -> Page:
+        return call_with_retries(lambda: limiter.run(lambda: fetch_once(index)), policy)
+
+    result = _Attempt(fetch, max_concurrency, max_pages, progress).run()
+    if result.problem is None:
+        return result
+    result = _Attempt(fetch, max_concurrency, max_pages, progress).run()
+    if result.hard_problem:
+        raise InconsistentListingError(f"paging is inconsistent: {result.problem}")
+    return result

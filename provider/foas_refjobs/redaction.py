@@ -1,0 +1,58 @@
+"""Scrub secret values out of any text we (or the SDK) might print.
+
+The SDK logs request headers under DEBUG=sdk, including x-acs-security-token;
+rather than trusting every code path, every known secret is replaced wherever
+it appears in log records and error messages.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from typing import Optional
+
+MASK = "***"
+_MIN_SECRET_LENGTH = 4
+_lock = threading.Lock()
+_secrets: set[str] = set()
+
+
+def register_secret(value: Optional[str]) -> None:
+    if value and len(value) >= _MIN_SECRET_LENGTH:
+        with _lock:
+            _secrets.add(value)
+
+
+def redact(text: str) -> str:
+    with _lock:
+        secrets = sorted(_secrets, key=len, reverse=True)
+    for secret in secrets:
+        if secret in text:
+            text = text.replace(secret, MASK)
+    return text
+
+
+class RedactingFilter(logging.Filter):
+    """Formats the record early so arguments holding secrets are masked too."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        try:
+            message = record.getMessage()
+        except (TypeError, ValueError):
+            message = str(record.msg)
+        record.msg = redact(message)
+        record.args = None
+        return True
+
+
+_FILTER = RedactingFilter()
+_PREFIXES = ("aliyunsdkcore", "foas_refjobs")
+
+
+def install_log_redaction() -> None:
+    """Attach the filter to every SDK and package logger that exists now (idempotent)."""
+    names = [n for n in list(logging.root.manager.loggerDict) if n.startswith(_PREFIXES)]
+    for name in [*_PREFIXES, *names]:
+        logger = logging.getLogger(name)
+        if _FILTER not in logger.filters:
+            logger.addFilter(_FILTER)

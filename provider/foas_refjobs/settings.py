@@ -1,0 +1,348 @@
+"""Where region, endpoint and credentials come from, and what counts as valid input.
+
+Everything here runs before the first network call, so a typo fails in
+microseconds with a one-line message instead of as a signature error later.
+"""
+
+from __future__ import annotations
+
+import configparser
+import json
+import os
+import re
+import unicodedata
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, NoReturn, Optional
+from urllib.parse import urlsplit
+
+from .errors import CredentialsNotFoundError, InvalidInputError
+
+DEFAULT_REGION = "cn-hangzhou"
+MAX_NAME_LENGTH = 255
+MIN_PAGE_SIZE = 1
+MAX_PAGE_SIZE = 100
+JOB_TYPES = ("FLINK_STREAM", "FLINK_BATCH")
+
+_REGION_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
+_HOST_RE = re.compile(r"^(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$")
+
+# Regions the foas service serves from a shared host (data from aliyunsdkfoas' endpoint table).
+_CENTRAL = "foas.aliyuncs.com"
+_TOKYO = "foas.ap-northeast-1.aliyuncs.com"
+ENDPOINT_MAP: dict[str, str] = {
+    **{
+        r: _CENTRAL
+        for r in (
+            "cn-shanghai-internal-test-1", "cn-beijing-gov-1", "cn-shenzhen-su18-b01",
+            "cn-shanghai-inner", "cn-shenzhen-st4-d01", "cn-haidian-cm12-c01",
+            "cn-hangzhou-internal-prod-1", "cn-yushanfang", "cn-hongkong-finance-pop",
+            "cn-qingdao-nebula", "cn-hongkong", "cn-beijing-finance-pop", "cn-wuhan",
+            "cn-zhengzhou-nebula-1", "cn-shanghai-et15-b01", "cn-hangzhou-bj-b01",
+            "cn-hangzhou-internal-test-1", "cn-zhangbei-na61-b01", "cn-beijing-finance-1",
+            "cn-hangzhou-internal-test-3", "cn-hangzhou-internal-test-2",
+            "cn-shenzhen-finance-1", "cn-chengdu", "cn-hangzhou-test-306",
+            "cn-shanghai-et2-b01", "cn-beijing-nu16-b01", "cn-edge-1", "cn-huhehaote",
+            "cn-fujian", "cn-shenzhen-inner", "cn-zhangjiakou-na62-a01",
+        )
+    },
+    **{
+        r: _TOKYO
+        for r in (
+            "ap-south-1", "eu-central-1", "us-west-1", "rus-west-1-pop", "eu-west-1",
+            "eu-west-1-oxs", "me-east-1", "ap-southeast-2", "ap-southeast-5", "us-east-1",
+            "ap-northeast-2-pop",
+        )
+    },
+}
+
+
+def _invalid(message: str) -> NoReturn:
+    raise InvalidInputError(message)
+
+
+def validate_name(kind: str, value: object) -> str:
+    """Return the name unchanged, or raise: it goes into the URL path as one segment."""
+    if not isinstance(value, str):
+        _invalid(f"{kind} must be a string, got {type(value).__name__}")
+    if not value.strip():
+        _invalid(f"{kind} must not be empty or whitespace")
+    if len(value) > MAX_NAME_LENGTH:
+        _invalid(f"{kind} is {len(value)} characters long; the limit is {MAX_NAME_LENGTH}")
+    if value in (".", ".."):
+        _invalid(f"{kind} {value!r} is a dot segment and cannot name a {kind.split('_')[0]}")
+    for ch in value:
+        if unicodedata.category(ch) in ("Cc", "Cs"):
+            _invalid(f"{kind} contains the control character U+{ord(ch):04X}")
+    return value
+
+
+def validate_page_size(value: object) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        _invalid(f"page_size must be an integer, got {value!r}")
+    if not MIN_PAGE_SIZE <= value <= MAX_PAGE_SIZE:
+        _invalid(f"page_size must be between {MIN_PAGE_SIZE} and {MAX_PAGE_SIZE}, got {value}")
+    return value
+
+
+def validate_job_type(value: object) -> Optional[str]:
+    if value is None:
+        return None
+    if not isinstance(value, str) or value.upper() not in JOB_TYPES:
+        _invalid(f"job_type must be one of {', '.join(JOB_TYPES)}, got {value!r}")
+    return value.upper()
+
+
+def validate_positive(name: str, value: object, *, allow_zero: bool = False) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        _invalid(f"{name} must be a number, got {value!r}")
+    if value < 0 or (value == 0 and not allow_zero) or value != value:
+        _invalid(f"{name} must be {'>= 0' if allow_zero else '> 0'}, got {value!r}")
+    return float(value)
+
+
+def resolve_region(region_id: Optional[str] = None, env: Optional[Mapping[str, str]] = None) -> str:
+    """Argument, else ALIBABA_CLOUD_REGION_ID, else ALICLOUD_REGION, else cn-hangzhou."""
+    env = os.environ if env is None else env
+    source = "region_id"
+    value = region_id
+    for var in ("ALIBABA_CLOUD_REGION_ID", "ALICLOUD_REGION"):
+        if value:
+            break
+        value, source = env.get(var), var
+    if not value:
+        return DEFAULT_REGION
+    if not isinstance(value, str) or len(value) > 64 or not _REGION_RE.match(value):
+        _invalid(f"{source} {value!r} is not a region id (expected e.g. cn-hangzhou)")
+    return value
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """Where requests go. Plain http only when the user wrote http:// themselves."""
+
+    scheme: str
+    host: str
+    port: Optional[int] = None
+
+    @property
+    def netloc(self) -> str:
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"{host}:{self.port}" if self.port else host
+
+    @property
+    def url(self) -> str:
+        return f"{self.scheme}://{self.netloc}"
+
+    def __str__(self) -> str:
+        return self.url
+
+
+def default_endpoint(region_id: str) -> Endpoint:
+    """The SDK's resolution for foas, as data: never the network location service."""
+    return Endpoint("https", ENDPOINT_MAP.get(region_id, f"foas.{region_id}.aliyuncs.com"))
+
+
+def parse_endpoint(value: object) -> Endpoint:
+    """Accept `host`, `host:port`, `http(s)://host[:port][/]`; nothing with user-info or a path."""
+    if not isinstance(value, str) or not value.strip():
+        _invalid("endpoint must be a non-empty string")
+    text = value.strip()
+    if any(unicodedata.category(ch) == "Cc" or ch.isspace() for ch in text):
+        _invalid("endpoint must not contain whitespace or control characters")
+    if "://" in text:
+        scheme = text.split("://", 1)[0].lower()
+        if scheme not in ("http", "https"):
+            _invalid(f"endpoint scheme {scheme!r} is not supported (use http:// or https://)")
+        parts = urlsplit(text)
+    else:
+        scheme = "https"
+        parts = urlsplit("https://" + text)
+    if "@" in parts.netloc:
+        _invalid("endpoint must not contain user-info (credentials belong in config, not URLs)")
+    if parts.path not in ("", "/") or parts.query or parts.fragment:
+        _invalid(f"endpoint {text!r} must be a host with an optional port, not a URL path")
+    try:
+        port = parts.port
+    except ValueError:
+        _invalid(f"endpoint {text!r} has an invalid port")
+    host = parts.hostname or ""
+    if not host:
+        _invalid(f"endpoint {text!r} has no host")
+    if ":" not in host and not _HOST_RE.match(host):
+        _invalid(f"endpoint host {host!r} is not a valid host name")
+    return Endpoint(scheme, host, port)
+
+
+# --- credentials -----------------------------------------------------------------------
+
+
+class Credentials:
+    """An AccessKey pair (optionally with an STS token) or a role to assume.
+
+    Secrets live only on this object, which refuses to be pickled and never
+    prints them, so it cannot leak into Pulumi state, logs or tracebacks.
+    """
+
+    __slots__ = (
+        "access_key_id", "_secret", "_token", "role_arn", "role_session_name",
+        "ecs_role_name", "source",
+    )
+
+    def __init__(
+        self,
+        access_key_id: Optional[str] = None,
+        access_key_secret: Optional[str] = None,
+        security_token: Optional[str] = None,
+        *,
+        role_arn: Optional[str] = None,
+        role_session_name: Optional[str] = None,
+        ecs_role_name: Optional[str] = None,
+        source: str = "argument",
+    ) -> None:
+        if ecs_role_name:
+            if access_key_id or access_key_secret or security_token or role_arn:
+                _invalid("an ECS RAM role credential takes only the role name")
+        elif not access_key_id or not access_key_secret:
+            _invalid(f"credentials from {source} need both an AccessKey id and secret")
+        self.access_key_id = access_key_id
+        self._secret = access_key_secret
+        self._token = security_token or None
+        self.role_arn = role_arn or None
+        self.role_session_name = role_session_name or None
+        self.ecs_role_name = ecs_role_name or None
+        self.source = source
+        from .redaction import register_secret
+
+        register_secret(access_key_secret)
+        register_secret(security_token)
+
+    @property
+    def access_key_secret(self) -> Optional[str]:
+        return self._secret
+
+    @property
+    def security_token(self) -> Optional[str]:
+        return self._token
+
+    @property
+    def kind(self) -> str:
+        if self.ecs_role_name:
+            return "ecs_ram_role"
+        if self.role_arn:
+            return "ram_role_arn"
+        return "sts" if self._token else "access_key"
+
+    def __repr__(self) -> str:
+        who = self.ecs_role_name if self.kind == "ecs_ram_role" else self.access_key_id
+        return f"Credentials(kind={self.kind!r}, id={who!r}, source={self.source!r}, secret=***)"
+
+    __str__ = __repr__
+
+    def __reduce__(self) -> NoReturn:
+        raise TypeError("Credentials are never pickled: they would carry the secret in clear text")
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Credentials):
+            return NotImplemented
+        return all(getattr(self, s) == getattr(other, s) for s in self.__slots__ if s != "source")
+
+    __hash__ = None  # type: ignore[assignment]
+
+
+CREDENTIAL_ENV_HELP = (
+    "set ALIBABA_CLOUD_ACCESS_KEY_ID and ALIBABA_CLOUD_ACCESS_KEY_SECRET "
+    "(or ALICLOUD_ACCESS_KEY and ALICLOUD_SECRET_KEY), or configure a profile in "
+    "~/.alibabacloud/credentials"
+)
+
+
+def _from_env_pair(env: Mapping[str, str], id_var: str, secret_var: str, token_var: str) -> Optional[Credentials]:
+    key_id, secret = env.get(id_var), env.get(secret_var)
+    if not key_id and not secret:
+        return None
+    if not key_id or not secret:
+        missing = secret_var if key_id else id_var
+        present = id_var if key_id else secret_var
+        _invalid(f"{present} is set but {missing} is not")
+    return Credentials(key_id, secret, env.get(token_var), source=f"environment ({id_var})")
+
+
+def _from_profile_fields(fields: Mapping[str, Any], source: str) -> Credentials:
+    kind = str(fields.get("type") or fields.get("mode") or "access_key").lower()
+    ak = fields.get("access_key_id")
+    sk = fields.get("access_key_secret")
+    if kind in ("access_key", "ak"):
+        return Credentials(ak, sk, source=source)
+    if kind in ("sts", "ststoken"):
+        return Credentials(ak, sk, fields.get("security_token") or fields.get("sts_token"), source=source)
+    if kind in ("ram_role_arn", "ramrolearn"):
+        return Credentials(
+            ak, sk, role_arn=fields.get("role_arn") or fields.get("ram_role_arn"),
+            role_session_name=fields.get("role_session_name") or fields.get("ram_session_name"),
+            source=source,
+        )
+    if kind in ("ecs_ram_role", "ecsramrole"):
+        return Credentials(ecs_role_name=fields.get("role_name") or fields.get("ram_role_name"), source=source)
+    _invalid(f"{source}: credential type {kind!r} is not supported")
+
+
+def _from_ini_file(env: Mapping[str, str], home: Path) -> Optional[Credentials]:
+    path = Path(env.get("ALIBABA_CLOUD_CREDENTIALS_FILE") or home / ".alibabacloud" / "credentials")
+    if not path.is_file():
+        return None
+    parser = configparser.ConfigParser(interpolation=None)
+    try:
+        parser.read(path, encoding="utf-8")
+    except (configparser.Error, UnicodeDecodeError) as exc:
+        _invalid(f"cannot read credentials file {path}: {type(exc).__name__}")
+    profile = env.get("ALIBABA_CLOUD_PROFILE") or "default"
+    if not parser.has_section(profile):
+        return None
+    fields = {k: v.strip().strip('"') for k, v in parser.items(profile)}
+    return _from_profile_fields(fields, f"profile [{profile}] in {path}")
+
+
+def _from_cli_config(env: Mapping[str, str], home: Path) -> Optional[Credentials]:
+    path = home / ".aliyun" / "config.json"
+    if not path.is_file():
+        return None
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        _invalid(f"cannot read aliyun CLI config {path}: {type(exc).__name__}")
+    wanted = env.get("ALIBABA_CLOUD_PROFILE") or data.get("current") or "default"
+    for prof in data.get("profiles") or []:
+        if isinstance(prof, dict) and prof.get("name") == wanted:
+            return _from_profile_fields(prof, f"aliyun CLI profile {wanted!r} in {path}")
+    return None
+
+
+def resolve_credentials(
+    credentials: Optional[Credentials] = None,
+    env: Optional[Mapping[str, str]] = None,
+    home: Optional[Path] = None,
+) -> Credentials:
+    """The documented chain; the first source that has anything wins, a half-set one is an error."""
+    if credentials is not None:
+        if not isinstance(credentials, Credentials):
+            _invalid("credentials must be a foas_refjobs.Credentials")
+        return credentials
+    env = os.environ if env is None else env
+    for id_var, secret_var, token_var in (
+        ("ALIBABA_CLOUD_ACCESS_KEY_ID", "ALIBABA_CLOUD_ACCESS_KEY_SECRET", "ALIBABA_CLOUD_SECURITY_TOKEN"),
+        ("ALICLOUD_ACCESS_KEY", "ALICLOUD_SECRET_KEY", "ALICLOUD_SECURITY_TOKEN"),
+    ):
+        found = _from_env_pair(env, id_var, secret_var, token_var)
+        if found:
+            return found
+    home = Path(env.get("HOME") or Path.home()) if home is None else home
+    for reader in (_from_ini_file, _from_cli_config):
+        found = reader(env, home)
+        if found:
+            return found
+    role = env.get("ALIBABA_CLOUD_ECS_METADATA")
+    if role:
+        return Credentials(ecs_role_name=role, source="environment (ALIBABA_CLOUD_ECS_METADATA)")
+    raise CredentialsNotFoundError(f"no Alibaba Cloud credentials found: {CREDENTIAL_ENV_HELP}")
