@@ -1,0 +1,58 @@
+"""Shared fixtures: a real emulator on loopback, credentials for it, a clean environment."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+
+import pytest
+
+from foas_refjobs import Credentials
+from foas_refjobs.emulator import (
+    DEFAULT_ACCESS_KEY_ID,
+    DEFAULT_ACCESS_KEY_SECRET,
+    EmulatorState,
+    FoasEmulator,
+)
+
+_CLEARED_PREFIXES = ("ALIBABA_CLOUD_", "ALICLOUD_", "ALIYUN_")
+_CLEARED = ("HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy", "ALL_PROXY", "DEBUG")
+
+
+@pytest.fixture(autouse=True)
+def clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory) -> None:
+    """No credential, region or proxy variable of the developer's shell leaks into a test."""
+    for name in list(os.environ):
+        if name.startswith(_CLEARED_PREFIXES) or name in _CLEARED:
+            monkeypatch.delenv(name, raising=False)
+    # An empty HOME: no ~/.alibabacloud/credentials or ~/.aliyun/config.json of the developer.
+    monkeypatch.setenv("HOME", str(tmp_path_factory.mktemp("home")))
+
+
+@pytest.fixture
+def emulator() -> Iterator[FoasEmulator]:
+    """The emulator with its default data set, on 127.0.0.1 and a free port."""
+    with FoasEmulator() as emu:
+        yield emu
+
+
+@pytest.fixture
+def empty_emulator() -> Iterator[FoasEmulator]:
+    """An emulator that knows the default AccessKey and nothing else; tests fill its state."""
+    state = EmulatorState()
+    state.add_access_key(DEFAULT_ACCESS_KEY_ID, DEFAULT_ACCESS_KEY_SECRET)
+    with FoasEmulator(state) as emu:
+        yield emu
+
+
+@pytest.fixture
+def creds() -> Credentials:
+    return Credentials(DEFAULT_ACCESS_KEY_ID, DEFAULT_ACCESS_KEY_SECRET)
+
+
+@pytest.fixture
+def emulator_env(emulator: FoasEmulator, monkeypatch: pytest.MonkeyPatch) -> FoasEmulator:
+    """The emulator, with its AccessKey in the documented environment variables."""
+    monkeypatch.setenv("ALIBABA_CLOUD_ACCESS_KEY_ID", DEFAULT_ACCESS_KEY_ID)
+    monkeypatch.setenv("ALIBABA_CLOUD_ACCESS_KEY_SECRET", DEFAULT_ACCESS_KEY_SECRET)
+    return emulator
