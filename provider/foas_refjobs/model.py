@@ -131,7 +131,7 @@ class Job:
         for attr in _INT_FIELDS:
             if values[attr] is not None:
                 values[attr] = _as_int(attr, values[attr])
-        return cls(**values)
+        return cls(**values)  # type: ignore[arg-type]
 
     def plan_nodes(self) -> tuple[PlanNode, ...]:
         """The deployed execution plan's nodes; empty when the job has no plan yet."""

@@ -26,7 +26,8 @@ MAX_PAGE_SIZE = 100
 JOB_TYPES = ("FLINK_STREAM", "FLINK_BATCH")
 
 _REGION_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
-_HOST_RE = re.compile(r"^(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$")
+_LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+_HOST_RE = re.compile(rf"^{_LABEL}(?:\.{_LABEL})*$")
 
 # Regions the foas service serves from a shared host (data from aliyunsdkfoas' endpoint table).
 _CENTRAL = "foas.aliyuncs.com"
@@ -258,7 +259,9 @@ CREDENTIAL_ENV_HELP = (
 )
 
 
-def _from_env_pair(env: Mapping[str, str], id_var: str, secret_var: str, token_var: str) -> Optional[Credentials]:
+def _from_env_pair(
+    env: Mapping[str, str], id_var: str, secret_var: str, token_var: str
+) -> Optional[Credentials]:
     key_id, secret = env.get(id_var), env.get(secret_var)
     if not key_id and not secret:
         return None
@@ -284,7 +287,8 @@ def _from_profile_fields(fields: Mapping[str, Any], source: str) -> Credentials:
             source=source,
         )
     if kind in ("ecs_ram_role", "ecsramrole"):
-        return Credentials(ecs_role_name=fields.get("role_name") or fields.get("ram_role_name"), source=source)
+        role = fields.get("role_name") or fields.get("ram_role_name")
+        return Credentials(ecs_role_name=role, source=source)
     _invalid(f"{source}: credential type {kind!r} is not supported")
 
 

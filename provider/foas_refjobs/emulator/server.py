@@ -129,15 +129,13 @@ class _RequestHandler(BaseHTTPRequestHandler):
             self.rfile.read(length)
         raw_path, _, raw_query = self.path.partition("?")
         request_id = new_request_id()
-        for route_method, pattern, handler in ROUTES:
-            match = pattern.match(raw_path)
-            if match and route_method == method:
-                break
-        else:
+        route = next(((m, h) for rm, p, h in ROUTES if rm == method and (m := p.match(raw_path))), None)
+        if route is None:
             self._send_reply(error_reply(404, "InvalidAction.NotFound",
                                          f"Specified api is not found: {method} {raw_path}",
                                          request_id))
             return
+        match, handler = route
         number, faults = emu.faults.next_request()
         for hook in list(emu.before_request):
             hook(number)

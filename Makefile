@@ -1,0 +1,45 @@
+# Two entry points for a fresh machine with Python 3.11: `make demo` and `make test`.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV   := .venv
+PY     := $(VENV)/bin/python
+PIP    := $(PY) -m pip install --quiet --disable-pip-version-check
+
+.PHONY: demo test lint typecheck unit bench soak clean
+
+$(VENV)/bin/python:
+	$(PYTHON) -m venv $(VENV)
+
+$(VENV)/.demo-installed: pyproject.toml | $(VENV)/bin/python
+	$(PIP) -e .
+	touch $@
+
+$(VENV)/.test-installed: pyproject.toml | $(VENV)/bin/python
+	$(PIP) -e '.[test]'
+	touch $@
+
+$(VENV)/.bench-installed: pyproject.toml | $(VENV)/bin/python
+	$(PIP) -e '.[bench]'
+	touch $@
+
+demo: $(VENV)/.demo-installed
+	bash examples/demo.sh
+
+lint: $(VENV)/.test-installed
+	$(VENV)/bin/ruff check provider tests examples benchmarks
+
+typecheck: $(VENV)/.test-installed
+	$(VENV)/bin/mypy
+
+unit: $(VENV)/.test-installed
+	$(VENV)/bin/pytest
+
+test: lint typecheck unit
+
+bench: $(VENV)/.bench-installed
+	$(PY) benchmarks/bench_listing.py
+
+soak: $(VENV)/.test-installed
+	FOAS_SOAK=large $(VENV)/bin/pytest tests -k soak
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis
