@@ -18,6 +18,7 @@ from typing import Any, NoReturn, Optional
 from urllib.parse import urlsplit
 
 from .errors import CredentialsNotFoundError, InvalidInputError
+from .redaction import register_secret
 
 DEFAULT_REGION = "cn-hangzhou"
 MAX_NAME_LENGTH = 255
@@ -214,8 +215,6 @@ class Credentials:
         self.role_session_name = role_session_name or None
         self.ecs_role_name = ecs_role_name or None
         self.source = source
-        from .redaction import register_secret
-
         register_secret(access_key_secret)
         register_secret(security_token)
 
