@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from typing import Any, NoReturn, Optional
@@ -23,6 +24,7 @@ _STRING_FIELDS = {
     "plan_json": "PlanJson", "project_name": "ProjectName", "properties": "Properties",
     "queue_name": "QueueName",
 }
+_INT_TEXT = re.compile(r"-?[0-9]{1,18}")  # not "--5", "１２" or 5,000 digits (int() raises)
 _INT_FIELDS = {"create_time": "CreateTime", "folder_id": "FolderId", "modify_time": "ModifyTime"}
 
 
@@ -37,7 +39,7 @@ def _as_int(name: str, value: Any, request_id: Optional[str] = None) -> int:
         return value
     if isinstance(value, float) and math.isfinite(value) and value.is_integer():
         return int(value)
-    if isinstance(value, str) and value.strip().lstrip("-").isdigit() and value.isascii():
+    if isinstance(value, str) and _INT_TEXT.fullmatch(value.strip()):
         return int(value.strip())
     _malformed(f"{name} is not an integer: {str(value)[:40]!r}", request_id)
 
