@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import json
 import logging
+import socket
+import threading
 import time
 from collections.abc import Iterator
 from typing import Any, NoReturn, Optional
@@ -96,17 +98,46 @@ class _BoundedAdapter(HTTPAdapter):  # type: ignore[misc]
             resp.close()
             raise OSError(f"{_BODY_TOO_LARGE} {limit} bytes (Content-Length {expected})")
 
+        # One read blocks until its whole buffer is filled, so a body trickling in
+        # below the read timeout is only noticed between reads: a watchdog shuts the
+        # socket at the deadline (unless the body completed and the connection was
+        # released to the pool), which ends the blocked read.
+        expired = threading.Event()
+
+        def expire() -> None:
+            connection = getattr(resp, "_connection", None)
+            sock = getattr(connection, "sock", None)
+            if sock is not None:
+                expired.set()
+                try:
+                    sock.shutdown(socket.SHUT_RDWR)
+                except OSError as exc:  # already closed by the peer: nothing left to stop
+                    log.debug("deadline watchdog: %s", exc)
+
+        watchdog = threading.Timer(deadline, expire)
+        watchdog.daemon = True
+
         def bounded(amt: int = 2**16, decode_content: Optional[bool] = None) -> Iterator[bytes]:
             seen = 0
-            for chunk in original(amt, decode_content=decode_content):
-                seen += len(chunk)
-                if seen > limit:
-                    resp.close()
-                    raise OSError(f"{_BODY_TOO_LARGE} {limit} bytes")
-                if time.monotonic() - started > deadline:
-                    resp.close()
-                    raise OSError(f"{_DEADLINE_PASSED} {deadline:g}s")
-                yield chunk
+            watchdog.start()
+            try:
+                for chunk in original(amt, decode_content=decode_content):
+                    seen += len(chunk)
+                    if seen > limit:
+                        resp.close()
+                        raise OSError(f"{_BODY_TOO_LARGE} {limit} bytes")
+                    if expired.is_set() or time.monotonic() - started > deadline:
+                        resp.close()
+                        raise OSError(f"{_DEADLINE_PASSED} {deadline:g}s")
+                    yield chunk
+            except Exception as exc:
+                if expired.is_set() and _DEADLINE_PASSED not in str(exc):
+                    raise OSError(f"{_DEADLINE_PASSED} {deadline:g}s") from None
+                raise
+            finally:
+                watchdog.cancel()
+            if expired.is_set():
+                raise OSError(f"{_DEADLINE_PASSED} {deadline:g}s")
             if expected is not None and seen < expected and req.method != "HEAD":
                 raise OSError(f"connection closed after {seen} of {expected} body bytes")
 
@@ -271,14 +302,16 @@ class FoasClient:
             raise _map_server_exception(exc) from None
         except ClientException as exc:
             raise _map_client_exception(exc) from None
-        except (IndexError, KeyError, AttributeError, TypeError, UnicodeDecodeError) as exc:
-            # The SDK itself trips over some error bodies (e.g. a message without ':').
+        except (IndexError, KeyError, AttributeError, TypeError, UnicodeDecodeError,
+                RecursionError) as exc:
+            # The SDK itself trips over some error bodies (e.g. a message without ':'), and
+            # json.loads of its own raises RecursionError on deeply nested JSON.
             raise errors.MalformedResponseError(
                 f"the SDK could not handle the response: {type(exc).__name__}: {redact(str(exc))}",
                 code="SDK.InternalError") from None
         try:
             data = json.loads(body)
-        except (ValueError, TypeError) as exc:
+        except (ValueError, TypeError, RecursionError) as exc:
             snippet = " ".join(body[:80].decode("utf-8", "replace").split()) if body else ""
             raise errors.MalformedResponseError(
                 f"response is not JSON ({type(exc).__name__}): {snippet!r}") from None
