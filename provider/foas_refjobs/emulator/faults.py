@@ -3,6 +3,8 @@
 A rule applies to requests numbered after `after` (1-based count of requests
 that reached the API route), `times` times (None: forever). Tests add rules
 while the server runs; the plan is thread-safe.
+`params={"no_length": True}` on any rule sends the body without Content-Length,
+delimited by closing the connection.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ FAULT_KINDS = (
     "grow_total_page",    # TotalPage reported larger on every request
     "ignore_page_index",  # always serve page 1
     "drop_connection",    # close the socket without any response
+    "raw_body",           # `params["body"]` (str or bytes) verbatim, with `status` (default 200)
 )
 
 

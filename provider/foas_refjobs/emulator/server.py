@@ -180,6 +180,8 @@ class _RequestHandler(BaseHTTPRequestHandler):
                 "<html><head><title>502 Bad Gateway</title></head><body>"
                 "<center><h1>502 Bad Gateway</h1></center><hr><center>nginx</center>"
                 "</body></html>")})
+        if "raw_body" in kinds:
+            return Reply(kinds["raw_body"].status or 200, {"__raw__": kinds["raw_body"].params["body"]})
         return None
 
     @staticmethod
@@ -206,8 +208,8 @@ class _RequestHandler(BaseHTTPRequestHandler):
         kinds = kinds or {}
         raw = reply.body.get("__raw__")
         if raw is not None:
-            payload = str(raw).encode("utf-8")
-            content_type = "text/html" if raw.startswith("<") else "text/plain"
+            payload = raw if isinstance(raw, bytes) else str(raw).encode("utf-8")
+            content_type = "text/html" if payload.startswith(b"<") else "text/plain"
         else:
             payload = json.dumps(reply.body, ensure_ascii=False).encode("utf-8")
             content_type = "application/json;charset=utf-8"
@@ -216,17 +218,18 @@ class _RequestHandler(BaseHTTPRequestHandler):
             payload = payload[: max(1, len(payload) // 2)]
             announced = len(payload)
         reset = "reset" in kinds
+        no_length = any(rule.params.get("no_length") for rule in kinds.values())
         if reset:
             payload = payload[: max(1, len(payload) // 2)]
         request_id = reply.body.get("RequestId") if raw is None else None
         head = [f"HTTP/1.1 {reply.status} {self.responses.get(reply.status, ('',))[0]}",
                 f"Content-Type: {content_type}",
-                f"Content-Length: {announced}",
+                *([] if no_length else [f"Content-Length: {announced}"]),
                 f"Date: {self.date_time_string()}",
                 f"Server: {self.server_version}"]
         if request_id:
             head.append(f"x-acs-request-id: {request_id}")
-        if reset:
+        if reset or no_length:
             head.append("Connection: close")
         header_bytes = ("\r\n".join(head) + "\r\n\r\n").encode("latin-1")
         if "slow_body" in kinds:
@@ -239,7 +242,7 @@ class _RequestHandler(BaseHTTPRequestHandler):
         else:
             self.wfile.write(header_bytes + payload)
         self.wfile.flush()
-        if reset:
+        if reset or no_length:
             self.close_connection = True
             self.connection.shutdown(socket.SHUT_RDWR)
 
