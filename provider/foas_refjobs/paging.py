@@ -156,7 +156,13 @@ class _Attempt:
                 return self._hard(f"page {index} is empty while only {len(jobs)} of "
                                   f"{server_total} jobs were read")
         problem = None
-        if len(jobs) != server_total:
+        counts = [page.total_count for _, page in ordered]
+        if len(set(counts)) > 1:
+            # Jobs were added or removed between pages: a removal shifts later jobs onto
+            # pages already read, so one can be missed even when the final counts agree.
+            problem = (f"TotalCount changed from {counts[0]} to {counts[-1]} while the pages "
+                       "were read")
+        elif len(jobs) != server_total:
             problem = f"read {len(jobs)} distinct jobs but the service reports TotalCount {server_total}"
         return PagingResult(tuple(jobs), server_total, len(self.pages), problem)
 
