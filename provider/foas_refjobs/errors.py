@@ -33,7 +33,8 @@ class FoasError(Exception):
         text = f"{self.code}: {self.message}"
         if self.request_id:
             text += f" (RequestId {self.request_id})"
-        return text
+        # Server messages can span lines (SignatureDoesNotMatch echoes the string to sign).
+        return text.replace("\r", "\\r").replace("\n", "\\n")
 
     def __repr__(self) -> str:
         return (
