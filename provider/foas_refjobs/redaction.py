@@ -8,6 +8,7 @@ it appears in log records and error messages.
 from __future__ import annotations
 
 import logging
+import re
 import threading
 from typing import Optional
 
@@ -23,13 +24,23 @@ def register_secret(value: Optional[str]) -> None:
             _secrets.add(value)
 
 
+# Secrets this process never registered: the session token and secret the SDK itself
+# obtains for a RAM role (AssumeRole / ECS metadata) and then logs under DEBUG=sdk as a
+# request header and in the STS response body.
+_UNREGISTERED = re.compile(
+    r"(?i)(x-acs-security-token\s*:\s*"
+    r"|[\"']?(?:AccessKeySecret|SecurityToken)[\"']?\s*[:=]\s*[\"']?)"
+    r"(?!\*\*\*)([^\s\"'&,}]+)"
+)
+
+
 def redact(text: str) -> str:
     with _lock:
         secrets = sorted(_secrets, key=len, reverse=True)
     for secret in secrets:
         if secret in text:
             text = text.replace(secret, MASK)
-    return text
+    return _UNREGISTERED.sub(lambda m: m.group(1) + MASK, text)
 
 
 class RedactingFilter(logging.Filter):
