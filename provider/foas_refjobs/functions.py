@@ -1,0 +1,184 @@
+"""get_ref_package_jobs / get_ref_package_jobs_output: the data-source pair, shaped like pulumi-alicloud's.
+
+Unlike alicloud's, these call the service from the program process itself (no
+provider invoke), with credentials from stack config (foas:*, then alicloud:*)
+and then the environment. So values are there at preview as soon as the
+arguments are known, and nothing is written to state unless the program
+exports it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, Optional, Union
+
+import pulumi
+import pulumi.runtime
+
+from .client import list_ref_package_jobs
+from .model import JobList
+from .pulumi_settings import FoasSettings, settings_from_config
+
+__all__ = [
+    "AwaitableGetRefPackageJobsResult",
+    "GetRefPackageJobsResult",
+    "get_ref_package_jobs",
+    "get_ref_package_jobs_output",
+]
+
+
+@pulumi.output_type
+class GetRefPackageJobsResult:
+    """A collection of values returned by get_ref_package_jobs."""
+
+    def __init__(__self__, id: Optional[str] = None, project_name: Optional[str] = None,
+                 package_name: Optional[str] = None, total_count: Optional[int] = None,
+                 referenced: Optional[bool] = None, job_ids: Optional[list[str]] = None,
+                 job_names: Optional[list[str]] = None,
+                 jobs: Optional[list[dict[str, Any]]] = None,
+                 consistent: Optional[bool] = None) -> None:
+        if id and not isinstance(id, str):
+            raise TypeError("Expected argument 'id' to be a str")
+        pulumi.set(__self__, "id", id)
+        pulumi.set(__self__, "project_name", project_name)
+        pulumi.set(__self__, "package_name", package_name)
+        pulumi.set(__self__, "total_count", total_count)
+        pulumi.set(__self__, "referenced", referenced)
+        pulumi.set(__self__, "job_ids", job_ids)
+        pulumi.set(__self__, "job_names", job_names)
+        pulumi.set(__self__, "jobs", jobs)
+        pulumi.set(__self__, "consistent", consistent)
+
+    @property
+    @pulumi.getter
+    def id(self) -> str:
+        """`project/package`: stable for the same query, like alicloud's data-source ids."""
+        return pulumi.get(self, "id")  # type: ignore[no-any-return]
+
+    @property
+    @pulumi.getter(name="projectName")
+    def project_name(self) -> str:
+        return pulumi.get(self, "project_name")  # type: ignore[no-any-return]
+
+    @property
+    @pulumi.getter(name="packageName")
+    def package_name(self) -> str:
+        return pulumi.get(self, "package_name")  # type: ignore[no-any-return]
+
+    @property
+    @pulumi.getter(name="totalCount")
+    def total_count(self) -> int:
+        return pulumi.get(self, "total_count")  # type: ignore[no-any-return]
+
+    @property
+    @pulumi.getter
+    def referenced(self) -> bool:
+        return pulumi.get(self, "referenced")  # type: ignore[no-any-return]
+
+    @property
+    @pulumi.getter(name="jobIds")
+    def job_ids(self) -> list[str]:
+        return pulumi.get(self, "job_ids")  # type: ignore[no-any-return]
+
+    @property
+    @pulumi.getter(name="jobNames")
+    def job_names(self) -> list[str]:
+        return pulumi.get(self, "job_names")  # type: ignore[no-any-return]
+
+    @property
+    @pulumi.getter
+    def jobs(self) -> list[dict[str, Any]]:
+        """Every Job field, snake_case, as Job.to_dict()."""
+        return pulumi.get(self, "jobs")  # type: ignore[no-any-return]
+
+    @property
+    @pulumi.getter
+    def consistent(self) -> bool:
+        """False when the pages disagreed with TotalCount even after a re-read."""
+        return pulumi.get(self, "consistent")  # type: ignore[no-any-return]
+
+
+class AwaitableGetRefPackageJobsResult(GetRefPackageJobsResult):
+    def __await__(self) -> Any:
+        if False:
+            yield self
+        return GetRefPackageJobsResult(
+            id=self.id, project_name=self.project_name, package_name=self.package_name,
+            total_count=self.total_count, referenced=self.referenced, job_ids=self.job_ids,
+            job_names=self.job_names, jobs=self.jobs, consistent=self.consistent)
+
+
+def program_settings() -> FoasSettings:
+    """The foas:*/alicloud:* stack config as the running program sees it."""
+    return settings_from_config(pulumi.runtime.get_config)
+
+
+def _result(job_list: JobList) -> AwaitableGetRefPackageJobsResult:
+    return AwaitableGetRefPackageJobsResult(
+        id=f"{job_list.project_name}/{job_list.package_name}",
+        project_name=job_list.project_name,
+        package_name=job_list.package_name,
+        total_count=job_list.total_count,
+        referenced=job_list.referenced,
+        job_ids=job_list.job_ids,
+        job_names=job_list.job_names,
+        jobs=[j.to_dict() for j in job_list.jobs],
+        consistent=job_list.consistent,
+    )
+
+
+def get_ref_package_jobs(
+    project_name: str,
+    package_name: str,
+    region_id: Optional[str] = None,
+    endpoint: Optional[str] = None,
+    job_type: Optional[str] = None,
+    committed_only: Optional[bool] = None,
+    opts: Optional[pulumi.InvokeOptions] = None,
+) -> AwaitableGetRefPackageJobsResult:
+    """List the jobs now, in the program; raises a FoasError subclass when the service says no.
+
+    `opts` is accepted for signature compatibility with generated functions
+    and ignored: no provider is involved.
+    """
+    options = program_settings().client_options(region_id=region_id, endpoint=endpoint)
+    job_list = list_ref_package_jobs(project_name, package_name, job_type=job_type,
+                                     committed_only=bool(committed_only), **options)
+    return _result(job_list)
+
+
+def _dependencies(opts: Optional[Union[pulumi.InvokeOptions, pulumi.InvokeOutputOptions]]
+                  ) -> list[pulumi.Output[Any]]:
+    depends_on = getattr(opts, "depends_on", None)
+    if depends_on is None:
+        return []
+    resources: Sequence[Any] = depends_on if isinstance(depends_on, Sequence) else [depends_on]
+    return [r.id if isinstance(r, pulumi.CustomResource) else r.urn for r in resources]
+
+
+def get_ref_package_jobs_output(
+    project_name: pulumi.Input[str],
+    package_name: pulumi.Input[str],
+    region_id: pulumi.Input[Optional[str]] = None,
+    endpoint: pulumi.Input[Optional[str]] = None,
+    job_type: pulumi.Input[Optional[str]] = None,
+    committed_only: pulumi.Input[Optional[bool]] = None,
+    opts: Optional[Union[pulumi.InvokeOptions, pulumi.InvokeOutputOptions]] = None,
+) -> pulumi.Output[GetRefPackageJobsResult]:
+    """The same listing once the arguments (and `opts.depends_on` resources) are known.
+
+    Unknown arguments at preview make the whole result unknown, as with any
+    Output; known ones are listed during preview too.
+    """
+    args = pulumi.Output.all(project_name, package_name, region_id, endpoint, job_type,
+                             committed_only, *_dependencies(opts))
+
+    def run(values: list[Any]) -> GetRefPackageJobsResult:
+        awaited = get_ref_package_jobs(*values[:6])
+        return GetRefPackageJobsResult(
+            id=awaited.id, project_name=awaited.project_name, package_name=awaited.package_name,
+            total_count=awaited.total_count, referenced=awaited.referenced,
+            job_ids=awaited.job_ids, job_names=awaited.job_names, jobs=awaited.jobs,
+            consistent=awaited.consistent)
+
+    return args.apply(run)

@@ -1,0 +1,135 @@
+"""Where the Pulumi side gets region, endpoint and credentials: stack config, then the environment.
+
+One rule for both places that talk to the service from Pulumi: the dynamic
+providers (config arrives through Configure, in the provider host) and the
+get-functions (config read in the program). Kept free of Pulumi imports so the
+rule can be tested, and reused, without an engine.
+
+Precedence, per setting:
+  credentials  foas:accessKeyId/foas:accessKeySecret[/foas:securityToken]
+               > alicloud:accessKey/alicloud:secretKey[/alicloud:securityToken]
+               > the client's environment chain (settings.resolve_credentials)
+  region       resource/function argument > foas:region > alicloud:region
+               > ALIBABA_CLOUD_REGION_ID > ALICLOUD_REGION > cn-hangzhou
+  endpoint     resource/function argument > foas:endpoint > derived from the region
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, NoReturn, Optional
+
+from .errors import FoasError, InvalidInputError
+from .settings import Credentials, parse_endpoint, resolve_region
+
+FOAS_ACCESS_KEY_ID = "foas:accessKeyId"
+FOAS_ACCESS_KEY_SECRET = "foas:accessKeySecret"
+FOAS_SECURITY_TOKEN = "foas:securityToken"
+FOAS_REGION = "foas:region"
+FOAS_ENDPOINT = "foas:endpoint"
+ALICLOUD_ACCESS_KEY = "alicloud:accessKey"
+ALICLOUD_SECRET_KEY = "alicloud:secretKey"
+ALICLOUD_SECURITY_TOKEN = "alicloud:securityToken"
+ALICLOUD_REGION = "alicloud:region"
+
+CONFIG_KEYS: tuple[str, ...] = (
+    FOAS_ACCESS_KEY_ID, FOAS_ACCESS_KEY_SECRET, FOAS_SECURITY_TOKEN, FOAS_REGION, FOAS_ENDPOINT,
+    ALICLOUD_ACCESS_KEY, ALICLOUD_SECRET_KEY, ALICLOUD_SECURITY_TOKEN, ALICLOUD_REGION,
+)
+SECRET_CONFIG_KEYS: frozenset[str] = frozenset({
+    FOAS_ACCESS_KEY_SECRET, FOAS_SECURITY_TOKEN, ALICLOUD_SECRET_KEY, ALICLOUD_SECURITY_TOKEN,
+})
+
+ConfigLookup = Callable[[str], Any]
+
+
+def _text(lookup: ConfigLookup, key: str) -> Optional[str]:
+    value = lookup(key)
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        if key in SECRET_CONFIG_KEYS:
+            raise InvalidInputError(f"config {key} must be a string")
+        raise InvalidInputError(f"config {key} must be a string, got {type(value).__name__}")
+    return value.strip() or None
+
+
+def _pair(lookup: ConfigLookup, id_key: str, secret_key: str, token_key: str) -> Optional[Credentials]:
+    key_id, secret = _text(lookup, id_key), _text(lookup, secret_key)
+    if not key_id and not secret:
+        return None
+    if not key_id or not secret:
+        present, missing = (id_key, secret_key) if key_id else (secret_key, id_key)
+        raise InvalidInputError(f"config {present} is set but {missing} is not")
+    return Credentials(key_id, secret, _text(lookup, token_key), source=f"pulumi config ({id_key})")
+
+
+def _validated(key: str, value: str, check: Callable[[str], object]) -> None:
+    try:
+        check(value)
+    except InvalidInputError as exc:
+        raise InvalidInputError(f"config {key}: {exc.message}") from None
+
+
+class FoasSettings:
+    """Settings resolved from stack config; whatever config leaves open falls to the environment.
+
+    Holds a Credentials object (never pickled, repr redacted) or the error that
+    reading the config raised, so that a broken config fails the operation that
+    needs it, with its message, rather than the provider's start-up.
+    """
+
+    __slots__ = ("credentials", "region_id", "endpoint", "error")
+
+    def __init__(self, credentials: Optional[Credentials] = None, region_id: Optional[str] = None,
+                 endpoint: Optional[str] = None, error: Optional[FoasError] = None) -> None:
+        self.credentials = credentials
+        self.region_id = region_id
+        self.endpoint = endpoint
+        self.error = error
+
+    def __repr__(self) -> str:
+        return (f"FoasSettings(credentials={self.credentials!r}, region_id={self.region_id!r}, "
+                f"endpoint={self.endpoint!r}, error={self.error!r})")
+
+    def __reduce__(self) -> NoReturn:
+        raise TypeError("FoasSettings are never pickled: they may hold credentials")
+
+    def client_options(self, region_id: Optional[str] = None,
+                       endpoint: Optional[str] = None) -> dict[str, Any]:
+        """Keyword arguments for FoasClient/list_ref_package_jobs; resource inputs win over config.
+
+        Credentials stay None when config had none, so the client runs its own
+        environment chain at call time (the provider host inherits the CLI's
+        environment).
+        """
+        if self.error is not None:
+            raise self.error
+        region = region_id or self.region_id
+        return {
+            "region_id": resolve_region(region) if region else None,
+            "endpoint": endpoint or self.endpoint,
+            "credentials": self.credentials,
+        }
+
+
+def settings_from_config(lookup: ConfigLookup) -> FoasSettings:
+    """Read the foas:* then alicloud:* keys through `lookup` (full, namespaced key -> value or None)."""
+    try:
+        credentials = (_pair(lookup, FOAS_ACCESS_KEY_ID, FOAS_ACCESS_KEY_SECRET, FOAS_SECURITY_TOKEN)
+                       or _pair(lookup, ALICLOUD_ACCESS_KEY, ALICLOUD_SECRET_KEY,
+                                ALICLOUD_SECURITY_TOKEN))
+        region_key = FOAS_REGION if _text(lookup, FOAS_REGION) else ALICLOUD_REGION
+        region = _text(lookup, region_key)
+        if region:
+            _validated(region_key, region, resolve_region)
+        endpoint = _text(lookup, FOAS_ENDPOINT)
+        if endpoint:
+            _validated(FOAS_ENDPOINT, endpoint, parse_endpoint)
+    except FoasError as exc:
+        return FoasSettings(error=exc)
+    return FoasSettings(credentials, region, endpoint)
+
+
+def settings_from_mapping(config: Optional[dict[str, Any]]) -> FoasSettings:
+    return settings_from_config((config or {}).get)

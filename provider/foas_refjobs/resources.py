@@ -1,0 +1,444 @@
+"""Pulumi dynamic resources: a live list of referencing jobs, and a guard against deleting a used jar.
+
+Both providers are pickled into Pulumi state with each resource (dill; the
+class by reference, so module and class names here are part of the state
+format). They carry only a timeout and a retry count: credentials and
+settings are resolved in the provider host from the stack config that the
+engine sends to Configure, and are never pickled.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import uuid
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Any, Optional
+
+import pulumi
+from pulumi.dynamic import (
+    CheckFailure,
+    CheckResult,
+    ConfigureRequest,
+    CreateResult,
+    DiffResult,
+    ReadResult,
+    Resource,
+    ResourceProvider,
+    UpdateResult,
+)
+from pulumi.runtime import rpc
+
+from .client import DEFAULT_MAX_ATTEMPTS, DEFAULT_TIMEOUT, list_ref_package_jobs
+from .errors import FoasError, InvalidInputError
+from .model import Job, JobList
+from .pulumi_settings import FoasSettings, settings_from_config
+from .settings import parse_endpoint, resolve_region, validate_job_type, validate_name, validate_positive
+
+UNKNOWN = rpc.UNKNOWN
+DIGEST = "jobs_digest"
+BLOCK_ON_VALUES = ("any", "committed")
+MAX_JOBS_NAMED = 200
+
+REF_INPUTS = ("project_name", "package_name", "region_id", "endpoint", "job_type", "committed_only")
+GUARD_INPUTS = ("project_name", "package_name", "block_on", "region_id", "endpoint")
+_IDENTITY = ("project_name", "package_name")
+
+Validator = Callable[[Any], Any]
+
+
+class PackageInUseError(FoasError):
+    """The guard's refusal: jobs still reference the package.
+
+    Printed on several lines (one per job): the engine shows the provider's
+    error text as is, and a list of jobs is what the operator has to act on.
+    """
+
+    default_code = "PackageInUse"
+
+    def __str__(self) -> str:
+        return f"{self.code}: {self.message}"
+
+
+class GuardCheckFailedError(FoasError):
+    """The guard could not establish that no job references the package, so it refuses."""
+
+    default_code = "GuardCheckFailed"
+
+
+def jobs_digest(jobs: Iterable[Job]) -> str:
+    """Fingerprint of the listed jobs, every field; independent of the order the service sent them in.
+
+    Stamped into checked inputs and into outputs, so that the engine's
+    ordinary input/output comparison is what notices a changed live list.
+    """
+    canonical = json.dumps(sorted((j.to_dict() for j in jobs), key=lambda d: str(d["job_id"])),
+                           sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return "sha256:" + hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+def _plain(value: Any) -> Any:
+    return rpc.unwrap_rpc_secret(value)
+
+
+def _is_unknown(value: Any) -> bool:
+    return isinstance(value, str) and value == UNKNOWN
+
+
+def _name(kind: str) -> Validator:
+    return lambda value: validate_name(kind, value)
+
+
+def _region(value: Any) -> Optional[str]:
+    if value == "":
+        return None
+    if not isinstance(value, str):
+        raise InvalidInputError(f"region_id must be a string, got {type(value).__name__}")
+    return resolve_region(value)
+
+
+def _endpoint(value: Any) -> Optional[str]:
+    if value == "":
+        return None
+    parse_endpoint(value)
+    return str(value).strip()
+
+
+def _bool(kind: str) -> Validator:
+    def check(value: Any) -> bool:
+        if not isinstance(value, bool):
+            raise InvalidInputError(f"{kind} must be a boolean, got {value!r}")
+        return value
+    return check
+
+
+def _block_on(value: Any) -> str:
+    if not isinstance(value, str) or value.strip().lower() not in BLOCK_ON_VALUES:
+        raise InvalidInputError(f"block_on must be one of {', '.join(BLOCK_ON_VALUES)}, got {value!r}")
+    return value.strip().lower()
+
+
+_REF_VALIDATORS: dict[str, Validator] = {
+    "project_name": _name("project_name"),
+    "package_name": _name("package_name"),
+    "region_id": _region,
+    "endpoint": _endpoint,
+    "job_type": validate_job_type,
+    "committed_only": _bool("committed_only"),
+}
+_GUARD_VALIDATORS: dict[str, Validator] = {
+    "project_name": _name("project_name"),
+    "package_name": _name("package_name"),
+    "block_on": _block_on,
+    "region_id": _region,
+    "endpoint": _endpoint,
+}
+_DEFAULTS: dict[str, Any] = {"committed_only": False, "block_on": "any"}
+
+
+def _check_inputs(news: Mapping[str, Any], validators: Mapping[str, Validator]
+                  ) -> tuple[dict[str, Any], list[CheckFailure], bool]:
+    """(normalized inputs, failures, whether any input is still unknown)."""
+    inputs: dict[str, Any] = {}
+    failures: list[CheckFailure] = []
+    unknown = False
+    for key, validate in validators.items():
+        value = _plain(news.get(key))
+        if value is None:
+            if key in _IDENTITY:
+                failures.append(CheckFailure(key, f"{key} is required"))
+            elif key in _DEFAULTS:
+                inputs[key] = _DEFAULTS[key]
+            continue
+        if _is_unknown(value):
+            inputs[key] = value
+            unknown = True
+            continue
+        try:
+            normalized = validate(value)
+        except InvalidInputError as exc:
+            failures.append(CheckFailure(key, exc.message))
+            inputs[key] = value
+            continue
+        if normalized is not None:
+            inputs[key] = normalized
+    return inputs, failures, unknown
+
+
+def _validated(props: Mapping[str, Any], validators: Mapping[str, Validator]) -> dict[str, Any]:
+    """Inputs as check() would return them, or InvalidInputError (state written by hand, old versions)."""
+    inputs, failures, unknown = _check_inputs(props, validators)
+    if failures:
+        raise InvalidInputError("; ".join(f"{f.property}: {f.reason}" for f in failures))
+    if unknown:
+        raise InvalidInputError("inputs are not known yet")
+    return inputs
+
+
+def _normalized(key: str, value: Any) -> Any:
+    value = _plain(value)
+    if value is None or value == "":
+        return _DEFAULTS.get(key)
+    if key == "job_type" and isinstance(value, str):
+        return value.upper()
+    if key == "block_on" and isinstance(value, str):
+        return value.strip().lower()
+    return value
+
+
+def _changed(olds: Mapping[str, Any], news: Mapping[str, Any], keys: Sequence[str]) -> list[str]:
+    return [k for k in keys
+            if _is_unknown(_plain(news.get(k)))
+            or _normalized(k, olds.get(k)) != _normalized(k, news.get(k))]
+
+
+class _FoasProvider(ResourceProvider):
+    """What both providers share: pickled state, configuration, and one way to list."""
+
+    _settings: Optional[FoasSettings]
+
+    def __init__(self, *, timeout: float = DEFAULT_TIMEOUT,
+                 max_attempts: int = DEFAULT_MAX_ATTEMPTS) -> None:
+        super().__init__()
+        self.timeout = validate_positive("timeout", timeout)
+        if isinstance(max_attempts, bool) or not isinstance(max_attempts, int) \
+                or not 1 <= max_attempts <= 20:
+            raise InvalidInputError(f"max_attempts must be 1..20, got {max_attempts!r}")
+        self.max_attempts = max_attempts
+        self._settings = None
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {"timeout": self.timeout, "max_attempts": self.max_attempts}
+
+    def __setstate__(self, state: Mapping[str, Any]) -> None:
+        self.timeout = float(state["timeout"])
+        self.max_attempts = int(state["max_attempts"])
+        self._settings = None
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(timeout={self.timeout!r}, max_attempts={self.max_attempts!r})"
+
+    def configure(self, req: ConfigureRequest) -> None:
+        self._settings = settings_from_config(req.config.get)
+
+    def _list(self, inputs: Mapping[str, Any], *, committed_only: bool,
+              job_type: Optional[str] = None) -> JobList:
+        options = (self._settings or FoasSettings()).client_options(
+            region_id=inputs.get("region_id"), endpoint=inputs.get("endpoint"))
+        return list_ref_package_jobs(
+            inputs["project_name"], inputs["package_name"], job_type=job_type,
+            committed_only=committed_only, timeout=self.timeout, max_attempts=self.max_attempts,
+            **options,
+        )
+
+
+# --- RefPackageJobs --------------------------------------------------------------------
+
+
+def _ref_outputs(inputs: Mapping[str, Any], job_list: JobList) -> dict[str, Any]:
+    outs: dict[str, Any] = {k: inputs[k] for k in REF_INPUTS if inputs.get(k) is not None}
+    outs.update(
+        project_name=job_list.project_name,
+        package_name=job_list.package_name,
+        total_count=job_list.total_count,
+        referenced=job_list.referenced,
+        job_ids=job_list.job_ids,
+        job_names=job_list.job_names,
+        jobs=[j.to_dict() for j in job_list.jobs],
+        consistent=job_list.consistent,
+    )
+    outs[DIGEST] = jobs_digest(job_list.jobs)
+    if job_list.inconsistency:
+        outs["inconsistency"] = job_list.inconsistency
+    return outs
+
+
+class RefPackageJobsProvider(_FoasProvider):
+    """A data source: reads on check/create/update/read, never writes, forgets on delete."""
+
+    def _read(self, inputs: Mapping[str, Any]) -> JobList:
+        return self._list(inputs, committed_only=bool(inputs.get("committed_only")),
+                          job_type=inputs.get("job_type"))
+
+    def check(self, _olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
+        inputs, failures, unknown = _check_inputs(news, _REF_VALIDATORS)
+        if failures:
+            return CheckResult(inputs, failures)
+        inputs[DIGEST] = UNKNOWN if unknown else jobs_digest(self._read(inputs).jobs)
+        return CheckResult(inputs, [])
+
+    def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
+        changed = _changed(olds, news, (*REF_INPUTS, DIGEST))
+        return DiffResult(changes=bool(changed), replaces=[], delete_before_replace=False)
+
+    def create(self, props: dict[str, Any]) -> CreateResult:
+        inputs = _validated(props, _REF_VALIDATORS)
+        return CreateResult(f"refjobs-{uuid.uuid4().hex}", _ref_outputs(inputs, self._read(inputs)))
+
+    def update(self, _id: str, _olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
+        inputs = _validated(news, _REF_VALIDATORS)
+        return UpdateResult(_ref_outputs(inputs, self._read(inputs)))
+
+    def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
+        inputs = _validated(props, _REF_VALIDATORS)
+        return ReadResult(id_, _ref_outputs(inputs, self._read(inputs)))
+
+    def delete(self, _id: str, _props: dict[str, Any]) -> None:
+        return None
+
+
+def _as_int(value: Any) -> Any:
+    return int(value) if isinstance(value, float) and value.is_integer() else value
+
+
+def _jobs_from_state(jobs: Any) -> Any:
+    if not isinstance(jobs, list):
+        return jobs
+    return [Job.from_dict(j).to_dict() if isinstance(j, Mapping) else j for j in jobs]
+
+
+class RefPackageJobs(Resource, module="foas", name="RefPackageJobs"):
+    """The jobs that reference a jar, re-read on every `pulumi up`, `preview` and `refresh`.
+
+    Nothing is created in the cloud. `jobs` is stored as a secret output
+    because a job's code and properties can carry connector credentials.
+    """
+
+    project_name: pulumi.Output[str]
+    package_name: pulumi.Output[str]
+    region_id: pulumi.Output[Optional[str]]
+    endpoint: pulumi.Output[Optional[str]]
+    job_type: pulumi.Output[Optional[str]]
+    committed_only: pulumi.Output[bool]
+    total_count: pulumi.Output[int]
+    referenced: pulumi.Output[bool]
+    job_ids: pulumi.Output[list[str]]
+    job_names: pulumi.Output[list[str]]
+    jobs: pulumi.Output[list[dict[str, Any]]]
+    jobs_digest: pulumi.Output[str]
+    consistent: pulumi.Output[bool]
+
+    def __init__(
+        self,
+        resource_name: str,
+        project_name: pulumi.Input[str],
+        package_name: pulumi.Input[str],
+        *,
+        region_id: Optional[pulumi.Input[str]] = None,
+        endpoint: Optional[pulumi.Input[str]] = None,
+        job_type: Optional[pulumi.Input[str]] = None,
+        committed_only: pulumi.Input[bool] = False,
+        opts: Optional[pulumi.ResourceOptions] = None,
+    ) -> None:
+        props: dict[str, Any] = {
+            "project_name": project_name, "package_name": package_name, "region_id": region_id,
+            "endpoint": endpoint, "job_type": job_type, "committed_only": committed_only,
+            "total_count": None, "referenced": None, "job_ids": None, "job_names": None,
+            "jobs": None, DIGEST: None, "consistent": None,
+        }
+        secret_jobs = pulumi.ResourceOptions(additional_secret_outputs=["jobs"])
+        super().__init__(RefPackageJobsProvider(), resource_name, props,
+                         pulumi.ResourceOptions.merge(opts, secret_jobs))
+        self.total_count = self.total_count.apply(_as_int)
+        self.jobs = self.jobs.apply(_jobs_from_state)
+
+
+# --- PackageDeletionGuard --------------------------------------------------------------
+
+
+def _guard_outputs(inputs: Mapping[str, Any]) -> dict[str, Any]:
+    return {k: inputs[k] for k in GUARD_INPUTS if inputs.get(k) is not None}
+
+
+def refusal_message(job_list: JobList, block_on: str) -> str:
+    """Names every referencing job (up to a bound) and the two ways forward."""
+    what = "committed job(s)" if block_on == "committed" else "job(s)"
+    lines = [
+        f"refusing to delete the deletion guard: package {job_list.package_name!r} in project "
+        f"{job_list.project_name!r} is still referenced by {job_list.total_count} {what}:"
+    ]
+    for job in job_list.jobs[:MAX_JOBS_NAMED]:
+        name = (job.job_name or "(unnamed)").replace("\r", "\\r").replace("\n", "\\n")
+        lines.append(f"  - {name} (id {job.job_id})")
+    if job_list.total_count > MAX_JOBS_NAMED:
+        lines.append(f"  ... and {job_list.total_count - MAX_JOBS_NAMED} more")
+    lines.append(
+        "To proceed, delete these jobs or remove the package from them, then run the Pulumi "
+        "operation again; to drop the guard deliberately instead, run "
+        "`pulumi state delete <urn of this PackageDeletionGuard>` (`pulumi stack --show-urns` "
+        "lists the URNs)."
+    )
+    return "\n".join(lines)
+
+
+class PackageDeletionGuardProvider(_FoasProvider):
+    """Creating is free; deleting lists the jobs and refuses while any references the package."""
+
+    def check(self, _olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
+        inputs, failures, _unknown = _check_inputs(news, _GUARD_VALIDATORS)
+        return CheckResult(inputs, failures)
+
+    def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
+        changed = _changed(olds, news, GUARD_INPUTS)
+        replaces = [k for k in changed if k in _IDENTITY]
+        return DiffResult(changes=bool(changed), replaces=replaces, delete_before_replace=False)
+
+    def create(self, props: dict[str, Any]) -> CreateResult:
+        inputs = _validated(props, _GUARD_VALIDATORS)
+        guard_id = f"guard-{uuid.uuid4().hex}"
+        return CreateResult(guard_id, _guard_outputs(inputs))
+
+    def update(self, _id: str, _olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
+        return UpdateResult(_guard_outputs(_validated(news, _GUARD_VALIDATORS)))
+
+    def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
+        return ReadResult(id_, _guard_outputs(_validated(props, _GUARD_VALIDATORS)))
+
+    def delete(self, _id: str, props: dict[str, Any]) -> None:
+        project, package = _plain(props.get("project_name")), _plain(props.get("package_name"))
+        where = f"package {package!r} in project {project!r}"
+        try:
+            inputs = _validated(props, _GUARD_VALIDATORS)
+            block_on = inputs["block_on"]
+            job_list = self._list(inputs, committed_only=block_on == "committed")
+            job_list.require_consistent()
+        except FoasError as exc:
+            raise GuardCheckFailedError(
+                f"refusing to delete the deletion guard of {where}: could not confirm that no job "
+                f"references it: {exc.one_line()}"
+            ) from None
+        if job_list.jobs:
+            raise PackageInUseError(refusal_message(job_list, block_on))
+
+
+class PackageDeletionGuard(Resource, module="foas", name="PackageDeletionGuard"):
+    """Blocks deleting a jar (a resource it depends on) while Realtime Compute jobs reference it.
+
+    Use with `opts=ResourceOptions(depends_on=[jar])`: Pulumi deletes
+    dependents first, so this guard's delete runs (and can refuse) before the
+    jar's. Changing the project or package replaces the guard, so the old
+    package is checked before its guard goes away.
+    """
+
+    project_name: pulumi.Output[str]
+    package_name: pulumi.Output[str]
+    block_on: pulumi.Output[str]
+    region_id: pulumi.Output[Optional[str]]
+    endpoint: pulumi.Output[Optional[str]]
+
+    def __init__(
+        self,
+        resource_name: str,
+        project_name: pulumi.Input[str],
+        package_name: pulumi.Input[str],
+        *,
+        block_on: pulumi.Input[str] = "any",
+        region_id: Optional[pulumi.Input[str]] = None,
+        endpoint: Optional[pulumi.Input[str]] = None,
+        opts: Optional[pulumi.ResourceOptions] = None,
+    ) -> None:
+        props: dict[str, Any] = {
+            "project_name": project_name, "package_name": package_name, "block_on": block_on,
+            "region_id": region_id, "endpoint": endpoint,
+        }
+        super().__init__(PackageDeletionGuardProvider(), resource_name, props, opts)
