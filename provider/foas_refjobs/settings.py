@@ -115,7 +115,7 @@ def resolve_region(region_id: Optional[str] = None, env: Optional[Mapping[str, s
         value, source = env.get(var), var
     if not value:
         return DEFAULT_REGION
-    if not isinstance(value, str) or len(value) > 64 or not _REGION_RE.match(value):
+    if not isinstance(value, str) or len(value) > 64 or not _REGION_RE.fullmatch(value):
         _invalid(f"{source} {value!r} is not a region id (expected e.g. cn-hangzhou)")
     return value
 
@@ -157,10 +157,12 @@ def parse_endpoint(value: object) -> Endpoint:
         scheme = text.split("://", 1)[0].lower()
         if scheme not in ("http", "https"):
             _invalid(f"endpoint scheme {scheme!r} is not supported (use http:// or https://)")
-        parts = urlsplit(text)
     else:
         scheme = "https"
-        parts = urlsplit("https://" + text)
+    try:
+        parts = urlsplit(text if "://" in text else "https://" + text)
+    except ValueError as exc:  # e.g. "http://[::1" or "[not:an:ip]"
+        _invalid(f"endpoint is not a valid URL: {exc}")  # no echo: it may hold user-info
     if "@" in parts.netloc:
         _invalid("endpoint must not contain user-info (credentials belong in config, not URLs)")
     if parts.path not in ("", "/") or parts.query or parts.fragment:
