@@ -70,10 +70,7 @@ def get_ref_package_job(state: EmulatorState, project: str, package: str,
         return error_reply(404, "Package.NotExist",
                            f"The package {package} does not exist in project {project}.",
                            request_id)
-    jobs = state.referencing_jobs(project, package)
-    total = len(jobs)
-    start = (page_index - 1) * page_size
-    page = jobs[start:start + page_size]
+    total, page = state.referencing_page(project, package, (page_index - 1) * page_size, page_size)
     return Reply(200, {
         "TotalCount": total,
         "TotalPage": -(-total // page_size),

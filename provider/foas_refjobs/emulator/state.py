@@ -43,6 +43,12 @@ class EmulatorState:
         self._projects: dict[str, _Project] = {}
         self.access_keys: dict[str, str] = {}
         self.sts: dict[str, StsCredential] = {}
+        # Which jobs reference a package, per (project, package), valid for one
+        # generation of the data: every request of a listing filters the same
+        # thousands of jobs otherwise, which made the emulator, not the client,
+        # the bottleneck of concurrent listings.
+        self._generation = 0
+        self._ref_cache: dict[tuple[str, str], tuple[int, list[dict[str, Any]]]] = {}
 
     # --- credentials ---------------------------------------------------------------
     def add_access_key(self, key_id: str, secret: str) -> None:
@@ -65,6 +71,7 @@ class EmulatorState:
     def add_project(self, name: str) -> None:
         with self._lock:
             self._projects.setdefault(name, _Project())
+            self._generation += 1
 
     def add_package(self, project: str, package: str) -> None:
         with self._lock:
@@ -80,6 +87,7 @@ class EmulatorState:
         with self._lock:
             proj = self._projects.setdefault(project, _Project())
             proj.jobs[job_id] = dict(job)
+            self._generation += 1
             for package in job_packages(job):
                 if package not in proj.packages:
                     proj.packages.append(package)
@@ -87,6 +95,7 @@ class EmulatorState:
     def remove_job(self, project: str, job_id: str) -> bool:
         with self._lock:
             proj = self._projects.get(project)
+            self._generation += 1
             return bool(proj and proj.jobs.pop(job_id, None) is not None)
 
     def remove_jobs_referencing(self, project: str, package: str) -> int:
@@ -112,6 +121,19 @@ class EmulatorState:
             if proj is None:
                 return []
             return [dict(j) for j in proj.jobs.values() if package in job_packages(j)]
+
+    def referencing_page(self, project: str, package: str, start: int,
+                         size: int) -> tuple[int, list[dict[str, Any]]]:
+        """(how many jobs reference the package, copies of jobs[start:start + size])."""
+        with self._lock:
+            cached = self._ref_cache.get((project, package))
+            if cached is None or cached[0] != self._generation:
+                proj = self._projects.get(project)
+                found = [j for j in proj.jobs.values() if package in job_packages(j)] if proj else []
+                cached = (self._generation, found)
+                self._ref_cache[(project, package)] = cached
+            jobs = cached[1]
+            return len(jobs), [dict(j) for j in jobs[start:start + size]]
 
     def projects(self) -> dict[str, dict[str, Any]]:
         with self._lock:
