@@ -1,0 +1,294 @@
+"""How long does listing every job that references one package take?
+
+Starts the emulator in its own process (so it does not compete with the client
+for the GIL) with an injected latency per request and N jobs referencing one
+package, then times, alternating, several repetitions each:
+
+  A  the loop a user writes today: aliyun-python-sdk-foas's GetRefPackageJobRequest
+     and an AcsClient, page by page, json.loads each page;
+  B  foas_refjobs.list_ref_package_jobs with max_concurrency=1 (sequential);
+  C  foas_refjobs.list_ref_package_jobs with the default max_concurrency.
+
+Every repetition builds its own client, as a `pulumi preview` or a CLI call does,
+and every result is checked (same job ids, same order) before it is counted.
+Peak memory of C is the growth of the peak RSS (VmHWM, reset just before) of a
+fresh child process across one listing, baseline taken after imports and client
+construction: what listing 10,000 jobs costs on top of the process.
+
+    make bench                       # installs the '.[bench]' extra first
+    python benchmarks/bench_listing.py [--jobs 10000] [--page-size 50]
+        [--latency-ms 25] [--reps 5] [--concurrency 8]
+
+A script that prints figures, not a timed test: its targets are reported, and
+the exit code is 0 whether they are met or not (1 only if a listing is wrong).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+PROJECT = "bench_project"
+PACKAGE = "bench-udf.jar"
+ACCESS_KEY_ID = "LTAI5tBenchmarkKey"
+ACCESS_KEY_SECRET = "benchmark-secret-not-real"
+REGION = "cn-hangzhou"
+
+TARGET_A_OVER_C = 6.0
+TARGET_C_OVER_BOUND = 1.5
+TARGET_RSS_MB = 80.0
+
+Lister = Callable[[], list[str]]
+
+
+def _clean_environment() -> None:
+    """No credential or proxy of the caller's shell may change what is measured."""
+    for name in list(os.environ):
+        if name.startswith(("ALIBABA_CLOUD_", "ALICLOUD_", "ALIYUN_")) or name.lower() in (
+                "http_proxy", "https_proxy", "all_proxy") or name == "DEBUG":
+            del os.environ[name]
+    os.environ["NO_PROXY"] = os.environ["no_proxy"] = "127.0.0.1,localhost"
+
+
+def _write_data(directory: Path, jobs: int) -> tuple[Path, list[str]]:
+    from foas_refjobs.emulator.datagen import generate_jobs
+
+    generated = generate_jobs(PROJECT, PACKAGE, jobs)
+    data = {
+        "access_keys": {ACCESS_KEY_ID: ACCESS_KEY_SECRET},
+        "projects": {PROJECT: {"packages": [PACKAGE], "jobs": generated}},
+    }
+    path = directory / "jobs.json"
+    path.write_text(json.dumps(data), encoding="utf-8")
+    return path, [j["JobId"] for j in generated]
+
+
+class Emulator:
+    """`python -m foas_refjobs emulator` in a child process."""
+
+    def __init__(self, data: Path, latency_ms: float) -> None:
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "foas_refjobs", "emulator", "--port", "0", "--data", str(data),
+             "--latency-ms", str(latency_ms)],
+            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+        assert self.proc.stdout is not None
+        line = self.proc.stdout.readline().strip()
+        prefix = "FOAS emulator listening on "
+        if not line.startswith(prefix):
+            self.stop()
+            raise SystemExit(f"emulator did not start: {line!r}")
+        self.url = line[len(prefix):]
+        self.hostport = self.url.split("://", 1)[1]
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+
+
+def sdk_loop(hostport: str, page_size: int) -> list[str]:
+    """A: what a user writes today with aliyun-python-sdk-foas."""
+    from aliyunsdkcore.client import AcsClient
+    from aliyunsdkfoas.request.v20181111.GetRefPackageJobRequest import GetRefPackageJobRequest
+
+    client = AcsClient(ACCESS_KEY_ID, ACCESS_KEY_SECRET, REGION)
+    job_ids: list[str] = []
+    page = 1
+    while True:
+        request = GetRefPackageJobRequest()
+        request.set_endpoint(hostport)
+        request.set_protocol_type("http")
+        request.set_projectName(PROJECT)
+        request.set_packageName(PACKAGE)
+        request.set_pageSize(page_size)
+        request.set_pageIndex(page)
+        body = json.loads(client.do_action_with_exception(request))
+        job_ids.extend(job["JobId"] for job in body["Jobs"]["Job"])
+        if page >= int(body["TotalPage"]):
+            break
+        page += 1
+    return job_ids
+
+
+def our_client(url: str, page_size: int, concurrency: int) -> list[str]:
+    """B and C: foas_refjobs, a fresh client per listing."""
+    from foas_refjobs import Credentials, list_ref_package_jobs
+
+    jobs = list_ref_package_jobs(
+        PROJECT, PACKAGE, region_id=REGION, endpoint=url, page_size=page_size,
+        credentials=Credentials(ACCESS_KEY_ID, ACCESS_KEY_SECRET), max_concurrency=concurrency)
+    if not jobs.consistent:
+        raise AssertionError(f"inconsistent listing: {jobs.inconsistency}")
+    return jobs.job_ids
+
+
+def _vm_hwm_kib() -> int:
+    """Peak resident set of this process image (Linux /proc), in KiB.
+
+    Not ru_maxrss: that survives exec and would report the parent's peak.
+    """
+    with open("/proc/self/status", encoding="ascii") as fh:
+        for line in fh:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1])
+    raise RuntimeError("no VmHWM in /proc/self/status")
+
+
+def _child_memory(url: str, page_size: int, concurrency: int) -> None:
+    """Run in a fresh process: one listing of C, report peak RSS growth (MiB) as JSON."""
+    import psutil
+
+    from foas_refjobs import Credentials, FoasClient
+
+    client = FoasClient(region_id=REGION, endpoint=url, max_concurrency=concurrency,
+                        credentials=Credentials(ACCESS_KEY_ID, ACCESS_KEY_SECRET))
+    before_rss = psutil.Process().memory_info().rss
+    try:  # reset the high-water mark to the current RSS (Linux >= 4.0)
+        with open("/proc/self/clear_refs", "w", encoding="ascii") as fh:
+            fh.write("5")
+        before_peak = _vm_hwm_kib()
+    except OSError:
+        before_peak = before_rss // 1024
+    jobs = client.list_ref_package_jobs(PROJECT, PACKAGE, page_size=page_size)
+    after_peak = _vm_hwm_kib()
+    after_rss = psutil.Process().memory_info().rss
+    client.close()
+    print(json.dumps({
+        "jobs": len(jobs),
+        "baseline_mib": before_rss / 2**20,
+        "peak_growth_mib": (after_peak - before_peak) / 1024,
+        "retained_growth_mib": (after_rss - before_rss) / 2**20,
+    }))
+
+
+def measure_memory(url: str, page_size: int, concurrency: int) -> dict[str, Any]:
+    out = subprocess.run(
+        [sys.executable, __file__, "--_child-memory", url, "--page-size", str(page_size),
+         "--concurrency", str(concurrency)],
+        capture_output=True, text=True, check=True, timeout=300)
+    result: dict[str, Any] = json.loads(out.stdout.strip().splitlines()[-1])
+    return result
+
+
+def _time(lister: Lister, expected: list[str], name: str) -> float:
+    started = time.perf_counter()
+    ids = lister()
+    elapsed = time.perf_counter() - started
+    if ids != expected:
+        raise SystemExit(f"{name} returned a wrong listing ({len(ids)} ids, expected {len(expected)})")
+    return elapsed
+
+
+def _load() -> str:
+    one, five, fifteen = os.getloadavg()
+    return f"{one:.2f} {five:.2f} {fifteen:.2f}"
+
+
+def _verdict(ok: bool) -> str:
+    return "met" if ok else "NOT met"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--jobs", type=int, default=10_000, help="jobs referencing the package")
+    parser.add_argument("--page-size", type=int, default=50)
+    parser.add_argument("--latency-ms", type=float, default=25.0, help="added by the emulator "
+                        "to every request")
+    parser.add_argument("--reps", type=int, default=5, help="timed repetitions of each variant")
+    parser.add_argument("--concurrency", type=int, default=None,
+                        help="C's max_concurrency (default: the client's default)")
+    parser.add_argument("--_child-memory", dest="child_memory", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+
+    _clean_environment()
+    from foas_refjobs.paging import DEFAULT_MAX_CONCURRENCY
+
+    concurrency = args.concurrency or DEFAULT_MAX_CONCURRENCY
+    if args.child_memory:
+        _child_memory(args.child_memory, args.page_size, concurrency)
+        return 0
+
+    pages = math.ceil(args.jobs / args.page_size)
+    latency = args.latency_ms / 1000.0
+    bound = (math.ceil((pages - 1) / concurrency) + 1) * latency
+    print(f"# {args.jobs} jobs, page size {args.page_size} ({pages} pages), "
+          f"{args.latency_ms:g} ms latency per request, {args.reps} reps each, "
+          f"C at max_concurrency={concurrency}")
+    print(f"# Python {platform.python_version()}, {os.cpu_count()} CPUs, load at start {_load()}",
+          flush=True)
+
+    with tempfile.TemporaryDirectory(prefix="foas-bench-") as tmp:
+        data, expected = _write_data(Path(tmp), args.jobs)
+        emulator = Emulator(data, args.latency_ms)
+        try:
+            variants: dict[str, Lister] = {
+                "A": lambda: sdk_loop(emulator.hostport, args.page_size),
+                "B": lambda: our_client(emulator.url, args.page_size, 1),
+                "C": lambda: our_client(emulator.url, args.page_size, concurrency),
+            }
+            for name, lister in variants.items():  # warm-up: imports, first connections
+                _time(lister, expected, name)
+            times: dict[str, list[float]] = {name: [] for name in variants}
+            for rep in range(args.reps):
+                order = list(variants)
+                order = order[rep % 3:] + order[:rep % 3]  # alternate who goes first
+                for name in order:
+                    times[name].append(_time(variants[name], expected, name))
+                print(f"# rep {rep + 1}: " + "  ".join(
+                    f"{n}={times[n][-1] * 1000:.0f} ms" for n in variants), flush=True)
+            memory = measure_memory(emulator.url, args.page_size, concurrency)
+        finally:
+            emulator.stop()
+
+    med = {name: statistics.median(values) for name, values in times.items()}
+    a, b, c = med["A"], med["B"], med["C"]
+    load_end = _load()
+    rows = [
+        ("A: aliyun-python-sdk-foas loop, page by page", f"{a * 1000:.0f} ms", f"{a / c:.1f}×"),
+        ("B: foas_refjobs, max_concurrency=1", f"{b * 1000:.0f} ms", f"{b / c:.1f}×"),
+        (f"C: foas_refjobs, max_concurrency={concurrency} (default)", f"{c * 1000:.0f} ms", "1.0×"),
+        (f"latency bound: (⌈({pages}−1)/{concurrency}⌉+1) × {args.latency_ms:g} ms",
+         f"{bound * 1000:.0f} ms", f"C = {c / bound:.2f}× bound"),
+    ]
+    print()
+    print(f"| variant ({args.jobs} jobs, {pages} pages of {args.page_size}, "
+          f"{args.latency_ms:g} ms/request) | median of {args.reps} | vs C |")
+    print("|---|---:|---:|")
+    for row in rows:
+        print("| " + " | ".join(row) + " |")
+    print()
+    print(f"Peak RSS growth of C (VmHWM of a fresh process across one listing of "
+          f"{memory['jobs']} jobs): {memory['peak_growth_mib']:.1f} MiB "
+          f"(retained afterwards {memory['retained_growth_mib']:.1f} MiB, "
+          f"baseline {memory['baseline_mib']:.1f} MiB)")
+    print(f"Machine: {os.cpu_count()} CPUs, {platform.system()} {platform.machine()}, "
+          f"Python {platform.python_version()}; load average at end {load_end}")
+    print()
+    print("Targets:")
+    print(f"  C at least {TARGET_A_OVER_C:g}× faster than A: A/C = {a / c:.1f}  "
+          f"{_verdict(a / c >= TARGET_A_OVER_C)}")
+    print(f"  C within {TARGET_C_OVER_BOUND:g}× of the latency bound: C/bound = {c / bound:.2f}  "
+          f"{_verdict(c / bound <= TARGET_C_OVER_BOUND)}")
+    print(f"  B no slower than A: B/A = {b / a:.2f}  {_verdict(b <= a)}")
+    print(f"  peak RSS growth under {TARGET_RSS_MB:g} MB: {memory['peak_growth_mib'] * 1.048576:.1f} MB  "
+          f"{_verdict(memory['peak_growth_mib'] * 1.048576 < TARGET_RSS_MB)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
