@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import http.client
 import json
+import re
 import threading
 import time
 from email.utils import formatdate
@@ -667,3 +668,10 @@ def test_fast_client_helper_sanity(emulator):
     with FoasClient(endpoint=emulator.url, credentials=creds, retry_policy=RetryPolicy(1)) as c:
         assert c.list_ref_package_jobs("project1", "package1.jar").total_count == 3
     assert [r.status for r in emulator.requests] == [200]
+
+
+def test_the_in_process_example_in_the_docs_runs():
+    doc = Path(__file__).resolve().parents[1] / "docs" / "emulator.md"
+    blocks = re.findall(r"```python\n(.*?)```", doc.read_text(encoding="utf-8"), re.S)
+    assert blocks and "FoasEmulator(state, port=0)" in blocks[0]
+    exec(compile(blocks[0], str(doc), "exec"), {})  # our own documentation, checked so it cannot rot
