@@ -24,6 +24,7 @@ from foas_refjobs.emulator import (
     DEFAULT_ACCESS_KEY_SECRET,
     FAULT_KINDS,
     EmulatorState,
+    FaultPlan,
     FaultRule,
     FoasEmulator,
 )
@@ -33,6 +34,37 @@ from foas_refjobs.emulator.datagen import generate_jobs
 DATA = Path(__file__).parent / "data"
 API_VERSION = "2018-11-11"
 STS_ID, STS_SECRET, STS_TOKEN = "STS.EmulatorDemoKey", "emulator-sts-secret", "emulator-sts-token-CAIS"
+
+
+# One server per module, reset before each test to what the conftest fixtures of the same
+# names promise (fresh data, no faults, empty log, request numbers from 1): stopping a
+# server waits out its 0.1 s poll interval, which per test would dominate the run time.
+@pytest.fixture(scope="module")
+def _server():
+    with FoasEmulator(EmulatorState()) as emu:
+        yield emu
+
+
+def _reset(emu, state):
+    emu.state = state
+    emu.faults = FaultPlan()
+    emu.requests.clear()
+    emu.before_request.clear()
+    emu.latency_ms = 0.0
+    emu.verify_signatures = True
+    return emu
+
+
+@pytest.fixture
+def emulator(_server):
+    return _reset(_server, EmulatorState.default())
+
+
+@pytest.fixture
+def empty_emulator(_server):
+    state = EmulatorState()
+    state.add_access_key(DEFAULT_ACCESS_KEY_ID, DEFAULT_ACCESS_KEY_SECRET)
+    return _reset(_server, state)
 
 
 def jobs_path(project: str, package: str) -> str:
@@ -303,9 +335,8 @@ def test_registered_unused_package_is_an_empty_list(emulator):
     assert body["Jobs"] == {"Job": []}
 
 
-def _paged_emulator(count: int):
-    state = EmulatorState.with_jobs("p", "x.jar", generate_jobs("p", "x.jar", count))
-    return FoasEmulator(state)
+def _paged_state(count: int) -> EmulatorState:
+    return EmulatorState.with_jobs("p", "x.jar", generate_jobs("p", "x.jar", count))
 
 
 @pytest.mark.parametrize(("count", "size", "index", "expected_len"), [
@@ -320,10 +351,10 @@ def _paged_emulator(count: int):
     (1, 1, 1, 1),
     (100, 100, 1, 100),
 ])
-def test_paging_fields(count, size, index, expected_len):
-    with _paged_emulator(count) as emu:
-        resp = get(emu, "p", "x.jar", params={"pageSize": size, "pageIndex": index})
-        expected_ids = [j["JobId"] for j in emu.state.referencing_jobs("p", "x.jar")]
+def test_paging_fields(empty_emulator, count, size, index, expected_len):
+    emu = _reset(empty_emulator, _paged_state(count))
+    resp = get(emu, "p", "x.jar", params={"pageSize": size, "pageIndex": index})
+    expected_ids = [j["JobId"] for j in emu.state.referencing_jobs("p", "x.jar")]
     assert resp.status == 200
     body = resp.json()
     assert set(body) == {"TotalCount", "TotalPage", "PageSize", "PageIndex", "RequestId", "Jobs"}
@@ -336,9 +367,8 @@ def test_paging_fields(count, size, index, expected_len):
     assert ids == expected_ids[(index - 1) * size:index * size]
 
 
-def test_default_page_size_is_10_and_index_1():
-    with _paged_emulator(23) as emu:
-        body = get(emu, "p", "x.jar").json()
+def test_default_page_size_is_10_and_index_1(empty_emulator):
+    body = get(_reset(empty_emulator, _paged_state(23)), "p", "x.jar").json()
     assert (body["PageSize"], body["PageIndex"], body["TotalPage"]) == (10, 1, 3)
     assert len(body["Jobs"]["Job"]) == 10
 
