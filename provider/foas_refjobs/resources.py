@@ -27,13 +27,20 @@ from pulumi.dynamic import (
     ResourceProvider,
     UpdateResult,
 )
+from pulumi.output import Unknown
 from pulumi.runtime import rpc
 
 from .client import DEFAULT_MAX_ATTEMPTS, DEFAULT_TIMEOUT, list_ref_package_jobs
 from .errors import FoasError, InvalidInputError
 from .model import Job, JobList
 from .pulumi_settings import FoasSettings, settings_from_config
-from .settings import parse_endpoint, resolve_region, validate_job_type, validate_name, validate_positive
+from .settings import (
+    parse_endpoint,
+    resolve_region,
+    validate_job_type,
+    validate_name,
+    validate_positive,
+)
 
 UNKNOWN = rpc.UNKNOWN
 DIGEST = "jobs_digest"
@@ -82,7 +89,8 @@ def _plain(value: Any) -> Any:
 
 
 def _is_unknown(value: Any) -> bool:
-    return isinstance(value, str) and value == UNKNOWN
+    """The host hands unknown inputs over as Unknown objects; the wire form is the UNKNOWN string."""
+    return isinstance(value, Unknown) or (isinstance(value, str) and value == UNKNOWN)
 
 
 def _name(kind: str) -> Validator:
