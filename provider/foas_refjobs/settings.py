@@ -171,6 +171,9 @@ def parse_endpoint(value: object) -> Endpoint:
         port = parts.port
     except ValueError:
         _invalid(f"endpoint {text!r} has an invalid port")
+    if port == 0:
+        # Endpoint.netloc drops a falsy port, so ":0" would silently mean the scheme's default.
+        _invalid(f"endpoint {text!r} has port 0; give the port the service listens on")
     host = parts.hostname or ""
     if not host:
         _invalid(f"endpoint {text!r} has no host")
