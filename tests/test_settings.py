@@ -307,6 +307,8 @@ def test_endpoint_parsing_valid(text, expected, url):
     pytest.param("foas.aliyuncs.com\t:80", id="tab"),
     pytest.param("http://foas.aliyuncs.com:99999", id="port-out-of-range"),
     pytest.param("http://foas.aliyuncs.com:abc", id="port-not-a-number"),
+    pytest.param("http://127.0.0.1:0", id="port-zero"),
+    pytest.param("127.0.0.1:0", id="port-zero-without-scheme"),
     pytest.param("http://", id="no-host"),
     pytest.param("http://:8400", id="port-only"),
     pytest.param("-bad-.example.com", id="bad-label"),
