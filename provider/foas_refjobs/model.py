@@ -141,7 +141,7 @@ class Job:
             return ()
         try:
             plan = json.loads(self.plan_json)
-        except ValueError as exc:
+        except (ValueError, RecursionError) as exc:
             _malformed(f"PlanJson of job {self.job_id} is not JSON: {exc}")
         nodes = plan.get("nodes") if isinstance(plan, dict) else None
         if not isinstance(nodes, list):
@@ -150,9 +150,12 @@ class Job:
         for node in nodes:
             if not isinstance(node, dict) or "id" not in node:
                 _malformed(f"PlanJson of job {self.job_id} has a node without an id")
+            raw_preds = node.get("predecessors") or ()
+            if not isinstance(raw_preds, (list, tuple)):
+                _malformed(f"PlanJson of job {self.job_id} has predecessors that are not a list")
             preds = tuple(
                 PlanEdge(_as_int("predecessor id", p.get("id")), p.get("ship_strategy"), p.get("side"))
-                for p in node.get("predecessors") or ()
+                for p in raw_preds
                 if isinstance(p, dict)
             )
             par = node.get("parallelism")
