@@ -145,7 +145,7 @@ def _cmd_check(args: argparse.Namespace) -> int:
     scope = "committed job" if args.committed_only else "job"
     if not jobs.referenced:
         if args.format == "json":
-            print(json.dumps({**jobs.to_dict(), "referenced": False}, ensure_ascii=False))
+            print(json.dumps({**jobs.to_dict(), "referenced": False}, ensure_ascii=False, indent=2))
         else:
             print(f"unreferenced: no {scope} in project {jobs.project_name} references "
                   f"{jobs.package_name}")

@@ -296,7 +296,7 @@ class FoasEmulator:
 
     def start(self) -> FoasEmulator:
         self._thread = threading.Thread(target=self._httpd.serve_forever, name="foas-emulator",
-                                        kwargs={"poll_interval": 0.1}, daemon=True)
+                                        kwargs={"poll_interval": 0.02}, daemon=True)
         self._thread.start()
         return self
 
