@@ -31,7 +31,7 @@ from foas_refjobs.emulator import (
     DEFAULT_ACCESS_KEY_SECRET,
     FoasEmulator,
 )
-from foas_refjobs.resources import jobs_digest
+from foas_refjobs.resources import GuardCheckFailedError, jobs_digest
 from pulumi_host import ProviderCallError, ProviderHost, serialized
 
 PROJECT = "bayes_team"
@@ -543,3 +543,19 @@ def test_a_configured_provider_pickles_without_settings(cls: type) -> None:
         assert value.encode() not in raw
     with pytest.raises(TypeError):
         __import__("pickle").dumps(provider._settings)
+
+
+def test_an_unconfigured_guard_refuses_instead_of_guessing(emulator: FoasEmulator,
+                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    """Pulumi before 3.139 never calls configure(): the guard must not fall back silently."""
+    monkeypatch.setenv("ALIBABA_CLOUD_ACCESS_KEY_ID", DEFAULT_ACCESS_KEY_ID)
+    monkeypatch.setenv("ALIBABA_CLOUD_ACCESS_KEY_SECRET", DEFAULT_ACCESS_KEY_SECRET)
+    emulator.state.remove_jobs_referencing(PROJECT, PACKAGE)
+    guard = PackageDeletionGuardProvider()
+    props = {"project_name": PROJECT, "package_name": PACKAGE, "endpoint": emulator.url}
+    with pytest.raises(GuardCheckFailedError, match="never configured"):
+        guard.delete("guard-1", props)
+    assert emulator.faults.requests == 0
+    guard.configure(ConfigureRequest(Config({}, "p")))
+    guard.delete("guard-1", props)
+    assert emulator.faults.requests == 1

@@ -112,6 +112,10 @@ def _endpoint(value: Any) -> Optional[str]:
     return str(value).strip()
 
 
+def _job_type(value: Any) -> Optional[str]:
+    return None if value == "" else validate_job_type(value)
+
+
 def _bool(kind: str) -> Validator:
     def check(value: Any) -> bool:
         if not isinstance(value, bool):
@@ -131,7 +135,7 @@ _REF_VALIDATORS: dict[str, Validator] = {
     "package_name": _name("package_name"),
     "region_id": _region,
     "endpoint": _endpoint,
-    "job_type": validate_job_type,
+    "job_type": _job_type,
     "committed_only": _bool("committed_only"),
 }
 _GUARD_VALIDATORS: dict[str, Validator] = {
@@ -406,6 +410,10 @@ class PackageDeletionGuardProvider(_FoasProvider):
         project, package = _plain(props.get("project_name")), _plain(props.get("package_name"))
         where = f"package {package!r} in project {project!r}"
         try:
+            if self._settings is None:
+                raise InvalidInputError(
+                    "the provider was never configured with the stack config (the Pulumi SDK in "
+                    "the program's environment is older than 3.139); upgrade pulumi")
             inputs = _validated(props, _GUARD_VALIDATORS)
             block_on = inputs["block_on"]
             job_list = self._list(inputs, committed_only=block_on == "committed")
