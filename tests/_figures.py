@@ -40,7 +40,10 @@ def summarise(path: str) -> dict[str, Any]:
         "partial_lists_returned_as_complete": sum(r.get("partial", 0) for r in faults),
         "consistency_scenarios": kinds["consistency"],
         "consistency_wrong_results": sum(r.get("wrong", 0) for r in rows if r["kind"] == "consistency"),
-        "secret_greps": sum(r.get("texts", 0) for r in rows if r["kind"] == "secret_grep"),
+        "secret_grep_places": kinds["secret_grep"],
+        "secret_grep_texts": sum(r.get("texts", 0) for r in rows if r["kind"] == "secret_grep"),
+        "bad_response_requests": sum(r.get("requests", 0) for r in rows if r["kind"] == "bad_response"),
+        "huge_body": [r for r in rows if r["kind"] == "huge_body"],
         "property_examples": sum(r.get("examples", 0) for r in rows if r["kind"] == "property"),
         "soak": soak,
     }

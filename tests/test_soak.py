@@ -52,8 +52,11 @@ def _creds() -> Credentials:
 
 
 def _usage(proc: psutil.Process) -> tuple[int, int]:
+    """Open fds, and threads less the client's one process-wide deadline watchdog (a singleton
+    that lingers briefly after the last response; it cannot grow)."""
     gc.collect()
-    return proc.num_fds(), threading.active_count()
+    threads = sum(1 for t in threading.enumerate() if t.name != "foas-deadline-watchdog")
+    return proc.num_fds(), threads
 
 
 def _settled(proc: psutil.Process, fds: int, threads: int, within: float = 10.0) -> tuple[int, int]:
