@@ -34,6 +34,7 @@ from foas_refjobs import (
     RefPackageJobs,
     RefPackageJobsProvider,
     get_ref_package_jobs,
+    get_ref_package_jobs_output,
 )
 from foas_refjobs.emulator import DEFAULT_ACCESS_KEY_ID, DEFAULT_ACCESS_KEY_SECRET, FoasEmulator
 
@@ -330,3 +331,21 @@ def test_consumer_allows_deleting_an_unreferenced_jar(emulator: FoasEmulator) ->
     run = run_program("consume_outputs", ns, config, ProgramMocks(config, stack_outputs=outputs))
     assert run.outputs["jar_decision"] == "safe-to-delete"
     assert run.outputs["live_committed_count"] == 0
+
+
+def test_output_function_waits_for_depends_on(emulator: FoasEmulator) -> None:
+    config = emulator_config(emulator, "inline")
+
+    def program() -> None:
+        first = RefPackageJobs("first", PROJECT, PACKAGE)
+        after = get_ref_package_jobs_output(
+            PROJECT, PACKAGE, opts=pulumi.InvokeOutputOptions(depends_on=[first]))
+        plain = get_ref_package_jobs_output(PROJECT, PACKAGE)
+        pulumi.export("after", after.total_count)
+        pulumi.export("plain", plain.total_count)
+
+    preview = run_program(program, "inline", config, ProgramMocks(config, preview=True))
+    assert preview.known == {"after": False, "plain": True}
+    assert preview.outputs["plain"] == 15
+    up = run_program(program, "inline", config, ProgramMocks(config))
+    assert up.outputs == {"after": 15, "plain": 15}
