@@ -13,6 +13,8 @@ import base64
 import itertools
 import os
 import socket
+import subprocess
+import sys
 from collections.abc import Iterator
 from dataclasses import fields
 from pathlib import Path
@@ -559,3 +561,13 @@ def test_an_unconfigured_guard_refuses_instead_of_guessing(emulator: FoasEmulato
     guard.configure(ConfigureRequest(Config({}, "p")))
     guard.delete("guard-1", props)
     assert emulator.faults.requests == 1
+
+
+def test_the_library_side_never_imports_pulumi() -> None:
+    code = ("import sys, foas_refjobs, foas_refjobs.client, foas_refjobs.model, "
+            "foas_refjobs.settings, foas_refjobs.pulumi_settings, foas_refjobs.emulator; "
+            "bad = sorted(m for m in sys.modules if m.split('.')[0] in ('pulumi', 'grpc', 'dill')); "
+            "print(bad); sys.exit(1 if bad else 0)")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=60, check=False)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
