@@ -27,6 +27,7 @@ from foas_refjobs import (
     FoasError,
     MalformedResponseError,
     NetworkError,
+    ParameterError,
     RetryPolicy,
     ServerError,
     ThrottlingError,
@@ -186,6 +187,7 @@ def test_error_without_request_id_has_no_request_id_in_its_line(small: FoasEmula
         {"Code": "InvalidParameter", "Message": "bad pageSize"})})
     with client_for(small) as client, pytest.raises(FoasError) as info:
         client.list_ref_package_jobs(PROJECT, PACKAGE)
+    assert type(info.value) is ParameterError
     assert info.value.request_id is None
     assert info.value.one_line() == "InvalidParameter: bad pageSize"
 
@@ -399,6 +401,7 @@ def test_throttling_burst_halves_concurrency_backs_off_and_is_survived(
            partial=int(jobs.job_ids != expected_ids(paged)), lowest_limit=limiter.lowest_limit)
     assert jobs.job_ids == expected_ids(paged) and jobs.consistent
     assert limiter.throttle_events == 4
+    assert paged.faults.requests == 8 + 4
     assert limiter.lowest_limit < 8
     throttle_delays = [d for name, _, d in policy.delays if name == "ThrottlingError"]
     assert len(throttle_delays) == 4
