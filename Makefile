@@ -3,6 +3,10 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV   := .venv
 PY     := $(VENV)/bin/python
 PIP    := $(PY) -m pip install --quiet --disable-pip-version-check
+# Pulumi skips a `pulumi-*` package only when it finds <site-packages>/pulumi_foas_refjobs/
+# pulumi-plugin.json ({"resource": false}); an editable install has no such directory, so link it.
+MARK_NOT_A_PLUGIN = ln -sfn "$(CURDIR)/provider/pulumi_foas_refjobs" \
+	"$$($(PY) -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')/pulumi_foas_refjobs"
 
 .PHONY: demo test lint typecheck unit bench soak clean
 
@@ -11,10 +15,12 @@ $(VENV)/bin/python:
 
 $(VENV)/.demo-installed: pyproject.toml | $(VENV)/bin/python
 	$(PIP) -e .
+	$(MARK_NOT_A_PLUGIN)
 	touch $@
 
 $(VENV)/.test-installed: pyproject.toml | $(VENV)/bin/python
 	$(PIP) -e '.[test]'
+	$(MARK_NOT_A_PLUGIN)
 	touch $@
 
 $(VENV)/.bench-installed: pyproject.toml | $(VENV)/bin/python
