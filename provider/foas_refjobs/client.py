@@ -7,12 +7,14 @@ SDK outcome into one of our errors, and leaves paging to `paging`.
 
 from __future__ import annotations
 
+import heapq
 import json
 import logging
+import os
 import socket
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any, NoReturn, Optional
 from urllib.parse import quote
 
@@ -74,6 +76,73 @@ def encode_segment(value: str) -> str:
     return quote(value, safe="")
 
 
+class _Watchdog:
+    """One thread for the process that runs actions at their deadlines, unless cancelled.
+
+    Replaces a threading.Timer per response: starting and stopping a thread for
+    every request cost more client CPU than parsing the page. This thread lives
+    while responses are being read and for `idle` seconds after the last one.
+    """
+
+    def __init__(self, idle: float = 2.0, poll: float = 1.0) -> None:
+        self._idle = idle
+        self._poll = poll
+        self._reset()
+        os.register_at_fork(after_in_child=self._reset)  # the thread does not survive a fork
+
+    def _reset(self) -> None:
+        self._cond = threading.Condition()
+        self._heap: list[list[Any]] = []  # [when (monotonic), sequence, action or None]
+        self._sequence = 0
+        self._running = False
+
+    def schedule(self, when: float, action: Callable[[], None]) -> list[Any]:
+        with self._cond:
+            self._sequence += 1
+            entry = [when, self._sequence, action]
+            heapq.heappush(self._heap, entry)
+            if not self._running:
+                self._running = True
+                threading.Thread(target=self._run, name="foas-deadline-watchdog",
+                                 daemon=True).start()
+            elif self._heap[0] is entry:
+                self._cond.notify()
+            return entry
+
+    def cancel(self, entry: list[Any]) -> None:
+        with self._cond:
+            entry[2] = None
+
+    def _run(self) -> None:
+        last_active = time.monotonic()
+        with self._cond:
+            try:
+                while True:
+                    now = time.monotonic()
+                    while self._heap and (self._heap[0][2] is None or self._heap[0][0] <= now):
+                        action = heapq.heappop(self._heap)[2]
+                        if action is not None:
+                            self._cond.release()
+                            try:
+                                action()
+                            except OSError as exc:  # e.g. a socket the peer already closed
+                                log.debug("deadline watchdog: %s", exc)
+                            finally:
+                                self._cond.acquire()
+                            now = time.monotonic()
+                    if self._heap:
+                        last_active = now
+                    elif now - last_active >= self._idle:
+                        return
+                    wait = self._heap[0][0] - now if self._heap else self._idle
+                    self._cond.wait(min(max(wait, 0.0), self._poll))
+            finally:  # the next schedule() starts a new thread, even after an error here
+                self._running = False
+
+
+_WATCHDOG = _Watchdog()
+
+
 class _BoundedAdapter(HTTPAdapter):  # type: ignore[misc]
     """Caps a response's size and total read time, and notices a body cut short.
 
@@ -99,7 +168,7 @@ class _BoundedAdapter(HTTPAdapter):  # type: ignore[misc]
             raise OSError(f"{_BODY_TOO_LARGE} {limit} bytes (Content-Length {expected})")
 
         # One read blocks until its whole buffer is filled, so a body trickling in
-        # below the read timeout is only noticed between reads: a watchdog shuts the
+        # below the read timeout is only noticed between reads: the watchdog shuts the
         # socket at the deadline (unless the body completed and the connection was
         # released to the pool), which ends the blocked read.
         expired = threading.Event()
@@ -114,12 +183,9 @@ class _BoundedAdapter(HTTPAdapter):  # type: ignore[misc]
                 except OSError as exc:  # already closed by the peer: nothing left to stop
                     log.debug("deadline watchdog: %s", exc)
 
-        watchdog = threading.Timer(deadline, expire)
-        watchdog.daemon = True
-
         def bounded(amt: int = 2**16, decode_content: Optional[bool] = None) -> Iterator[bytes]:
             seen = 0
-            watchdog.start()
+            watch = _WATCHDOG.schedule(started + deadline, expire)
             try:
                 for chunk in original(amt, decode_content=decode_content):
                     seen += len(chunk)
@@ -135,7 +201,7 @@ class _BoundedAdapter(HTTPAdapter):  # type: ignore[misc]
                     raise OSError(f"{_DEADLINE_PASSED} {deadline:g}s") from None
                 raise
             finally:
-                watchdog.cancel()
+                _WATCHDOG.cancel(watch)
             if expired.is_set():
                 raise OSError(f"{_DEADLINE_PASSED} {deadline:g}s")
             if expected is not None and seen < expected and req.method != "HEAD":

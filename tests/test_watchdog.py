@@ -1,0 +1,70 @@
+"""The process-wide deadline watchdog behind the whole-response deadline (client._Watchdog)."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+from foas_refjobs.client import _Watchdog
+
+
+def _watchdog_threads() -> int:
+    return sum(1 for t in threading.enumerate() if t.name == "foas-deadline-watchdog")
+
+
+def _wait_until(condition, within: float = 5.0) -> bool:  # type: ignore[no-untyped-def]
+    until = time.monotonic() + within
+    while not condition():
+        if time.monotonic() > until:
+            return False
+        time.sleep(0.01)
+    return True
+
+
+def test_runs_due_actions_in_deadline_order_and_skips_cancelled_ones() -> None:
+    dog = _Watchdog(idle=0.2, poll=0.05)
+    fired: list[str] = []
+    now = time.monotonic()
+    dog.schedule(now + 0.20, lambda: fired.append("late"))
+    cancelled = dog.schedule(now + 0.05, lambda: fired.append("cancelled"))
+    dog.schedule(now + 0.10, lambda: fired.append("early"))
+    dog.cancel(cancelled)
+    assert _wait_until(lambda: len(fired) == 2)
+    time.sleep(0.1)
+    assert fired == ["early", "late"]
+
+
+def test_an_earlier_deadline_scheduled_later_is_not_delayed() -> None:
+    dog = _Watchdog(idle=0.2, poll=10.0)  # only a notify can wake it before 10 s
+    fired = threading.Event()
+    dog.schedule(time.monotonic() + 30, lambda: None)
+    started = time.monotonic()
+    dog.schedule(time.monotonic() + 0.05, fired.set)
+    assert fired.wait(5)
+    assert time.monotonic() - started < 2
+
+
+def test_thread_ends_when_idle_and_restarts_on_demand() -> None:
+    dog = _Watchdog(idle=0.1, poll=0.02)
+    before = _watchdog_threads()
+    entries = [dog.schedule(time.monotonic() + 60, lambda: None) for _ in range(100)]
+    assert _watchdog_threads() == before + 1  # one thread, however many responses
+    for entry in entries:
+        dog.cancel(entry)
+    assert _wait_until(lambda: _watchdog_threads() == before)
+    fired = threading.Event()
+    dog.schedule(time.monotonic(), fired.set)
+    assert fired.wait(5)
+    assert _wait_until(lambda: _watchdog_threads() == before)
+
+
+def test_an_action_that_raises_does_not_disable_the_watchdog() -> None:
+    dog = _Watchdog(idle=0.1, poll=0.02)
+
+    def boom() -> None:
+        raise OSError("socket already gone")
+
+    dog.schedule(time.monotonic(), boom)
+    fired = threading.Event()
+    dog.schedule(time.monotonic() + 0.05, fired.set)
+    assert fired.wait(5)
