@@ -187,7 +187,9 @@ class _BoundedAdapter(HTTPAdapter):  # type: ignore[misc]
             seen = 0
             watch = _WATCHDOG.schedule(started + deadline, expire)
             try:
-                for chunk in original(amt, decode_content=decode_content):
+                # requests asks for 10 KiB at a time; one read per 64 KiB is 6x fewer
+                # trips through urllib3 for a 50-job page (the watchdog bounds the time).
+                for chunk in original(max(amt, 2**16), decode_content=decode_content):
                     seen += len(chunk)
                     if seen > limit:
                         resp.close()
@@ -341,6 +343,11 @@ class FoasClient:
                                   self.timeout + self.connect_timeout)
         self._acs.session.mount("https://", adapter)
         self._acs.session.mount("http://", adapter)
+        # trust_env only makes requests look up ~/.netrc on every request, and a
+        # matching (or `default`) netrc entry would replace the signed
+        # Authorization header with Basic auth. Proxies are unaffected: the SDK
+        # reads HTTP(S)_PROXY itself and passes them explicitly.
+        self._acs.session.trust_env = False
 
     def __repr__(self) -> str:
         return (f"FoasClient(region_id={self.region_id!r}, endpoint={self.endpoint.url!r}, "
