@@ -197,6 +197,9 @@ def parse_properties(text: Optional[str]) -> dict[str, str]:
 def split_packages(value: Optional[str]) -> tuple[str, ...]:
     if not value:
         return ()
+    if "," not in value:  # the common case: a job that uses one jar
+        value = value.strip()
+        return (value,) if value else ()
     return tuple(p.strip() for p in value.split(",") if p.strip())
 
 
