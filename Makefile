@@ -12,15 +12,14 @@ MARK_NOT_A_PLUGIN = ln -sfn "$(CURDIR)/provider/pulumi_foas_refjobs" \
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
+	$(MARK_NOT_A_PLUGIN)
 
 $(VENV)/.demo-installed: pyproject.toml | $(VENV)/bin/python
 	$(PIP) -e .
-	$(MARK_NOT_A_PLUGIN)
 	touch $@
 
 $(VENV)/.test-installed: pyproject.toml | $(VENV)/bin/python
 	$(PIP) -e '.[test]'
-	$(MARK_NOT_A_PLUGIN)
 	touch $@
 
 $(VENV)/.bench-installed: pyproject.toml | $(VENV)/bin/python
