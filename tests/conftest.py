@@ -12,6 +12,7 @@ from foas_refjobs.emulator import (
     DEFAULT_ACCESS_KEY_ID,
     DEFAULT_ACCESS_KEY_SECRET,
     EmulatorState,
+    FaultPlan,
     FoasEmulator,
 )
 
@@ -29,20 +30,35 @@ def clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPath
     monkeypatch.setenv("HOME", str(tmp_path_factory.mktemp("home")))
 
 
-@pytest.fixture
-def emulator() -> Iterator[FoasEmulator]:
-    """The emulator with its default data set, on 127.0.0.1 and a free port."""
-    with FoasEmulator() as emu:
+@pytest.fixture(scope="module")
+def _module_server() -> Iterator[FoasEmulator]:
+    """One emulator per test module: the fixtures below hand it out reset, as if new."""
+    with FoasEmulator(EmulatorState()) as emu:
         yield emu
 
 
+def _reset(emu: FoasEmulator, state: EmulatorState) -> FoasEmulator:
+    emu.state = state
+    emu.faults = FaultPlan()
+    emu.requests.clear()
+    emu.before_request.clear()
+    emu.latency_ms = 0.0
+    emu.verify_signatures = True
+    return emu
+
+
 @pytest.fixture
-def empty_emulator() -> Iterator[FoasEmulator]:
+def emulator(_module_server: FoasEmulator) -> FoasEmulator:
+    """The emulator with its default data set, on 127.0.0.1 and a free port; requests count from 1."""
+    return _reset(_module_server, EmulatorState.default())
+
+
+@pytest.fixture
+def empty_emulator(_module_server: FoasEmulator) -> FoasEmulator:
     """An emulator that knows the default AccessKey and nothing else; tests fill its state."""
     state = EmulatorState()
     state.add_access_key(DEFAULT_ACCESS_KEY_ID, DEFAULT_ACCESS_KEY_SECRET)
-    with FoasEmulator(state) as emu:
-        yield emu
+    return _reset(_module_server, state)
 
 
 @pytest.fixture

@@ -14,9 +14,6 @@ from foas_refjobs import cli
 from foas_refjobs.emulator import (
     DEFAULT_ACCESS_KEY_ID,
     DEFAULT_ACCESS_KEY_SECRET,
-    EmulatorState,
-    FaultPlan,
-    FoasEmulator,
 )
 
 PROJECT = "bayes_team"
@@ -27,37 +24,6 @@ JOB_FIELDS = (
     "Packages", "PlanJson", "ProjectName", "Properties", "QueueName",
 )
 ERROR_LINE = re.compile(r"^error: (?P<code>[\w.]+): (?P<message>.+) \(RequestId (?P<rid>[0-9A-F-]{36})\)$")
-
-
-# One server per module, reset before each test to what the conftest fixtures of the same
-# names promise (fresh data, no faults, empty log, request numbers from 1): stopping a
-# server waits out its 0.1 s poll interval, which per test would dominate the run time.
-@pytest.fixture(scope="module")
-def _server():
-    with FoasEmulator(EmulatorState()) as emu:
-        yield emu
-
-
-def _reset(emu, state):
-    emu.state = state
-    emu.faults = FaultPlan()
-    emu.requests.clear()
-    emu.before_request.clear()
-    emu.latency_ms = 0.0
-    emu.verify_signatures = True
-    return emu
-
-
-@pytest.fixture
-def emulator(_server):
-    return _reset(_server, EmulatorState.default())
-
-
-@pytest.fixture
-def empty_emulator(_server):
-    state = EmulatorState()
-    state.add_access_key(DEFAULT_ACCESS_KEY_ID, DEFAULT_ACCESS_KEY_SECRET)
-    return _reset(_server, state)
 
 
 def snake(name: str) -> str:

@@ -26,46 +26,12 @@ from foas_refjobs import (
 from foas_refjobs.emulator import (
     DEFAULT_ACCESS_KEY_ID,
     DEFAULT_ACCESS_KEY_SECRET,
-    EmulatorState,
-    FaultPlan,
-    FoasEmulator,
 )
 from foas_refjobs.emulator.datagen import generate_jobs
 
 FAST = RetryPolicy(max_attempts=4, base_delay=0.001, max_delay=0.005, throttle_base_delay=0.001)
 STS_ID, STS_SECRET, STS_TOKEN = "STS.EmulatorDemoKey", "emulator-sts-secret", "emulator-sts-token-CAIS"
 OTHER_ID, OTHER_SECRET = "LTAI5tSomeoneElse", "someone-else-secret"
-
-
-# One server per module, reset before each test to what the conftest fixtures of the same
-# names promise (fresh data, no faults, empty log, request numbers from 1): stopping a
-# server waits out its 0.1 s poll interval, which per test would dominate the run time.
-@pytest.fixture(scope="module")
-def _server():
-    with FoasEmulator(EmulatorState()) as emu:
-        yield emu
-
-
-def _reset(emu, state):
-    emu.state = state
-    emu.faults = FaultPlan()
-    emu.requests.clear()
-    emu.before_request.clear()
-    emu.latency_ms = 0.0
-    emu.verify_signatures = True
-    return emu
-
-
-@pytest.fixture
-def emulator(_server):
-    return _reset(_server, EmulatorState.default())
-
-
-@pytest.fixture
-def empty_emulator(_server):
-    state = EmulatorState()
-    state.add_access_key(DEFAULT_ACCESS_KEY_ID, DEFAULT_ACCESS_KEY_SECRET)
-    return _reset(_server, state)
 
 
 def client_for(emu, creds=None, **kwargs) -> FoasClient:

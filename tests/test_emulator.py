@@ -24,7 +24,6 @@ from foas_refjobs.emulator import (
     DEFAULT_ACCESS_KEY_SECRET,
     FAULT_KINDS,
     EmulatorState,
-    FaultPlan,
     FaultRule,
     FoasEmulator,
 )
@@ -34,37 +33,6 @@ from foas_refjobs.emulator.datagen import generate_jobs
 DATA = Path(__file__).parent / "data"
 API_VERSION = "2018-11-11"
 STS_ID, STS_SECRET, STS_TOKEN = "STS.EmulatorDemoKey", "emulator-sts-secret", "emulator-sts-token-CAIS"
-
-
-# One server per module, reset before each test to what the conftest fixtures of the same
-# names promise (fresh data, no faults, empty log, request numbers from 1): stopping a
-# server waits out its 0.1 s poll interval, which per test would dominate the run time.
-@pytest.fixture(scope="module")
-def _server():
-    with FoasEmulator(EmulatorState()) as emu:
-        yield emu
-
-
-def _reset(emu, state):
-    emu.state = state
-    emu.faults = FaultPlan()
-    emu.requests.clear()
-    emu.before_request.clear()
-    emu.latency_ms = 0.0
-    emu.verify_signatures = True
-    return emu
-
-
-@pytest.fixture
-def emulator(_server):
-    return _reset(_server, EmulatorState.default())
-
-
-@pytest.fixture
-def empty_emulator(_server):
-    state = EmulatorState()
-    state.add_access_key(DEFAULT_ACCESS_KEY_ID, DEFAULT_ACCESS_KEY_SECRET)
-    return _reset(_server, state)
 
 
 def jobs_path(project: str, package: str) -> str:
@@ -352,7 +320,8 @@ def _paged_state(count: int) -> EmulatorState:
     (100, 100, 1, 100),
 ])
 def test_paging_fields(empty_emulator, count, size, index, expected_len):
-    emu = _reset(empty_emulator, _paged_state(count))
+    emu = empty_emulator
+    emu.state = _paged_state(count)
     resp = get(emu, "p", "x.jar", params={"pageSize": size, "pageIndex": index})
     expected_ids = [j["JobId"] for j in emu.state.referencing_jobs("p", "x.jar")]
     assert resp.status == 200
@@ -368,7 +337,8 @@ def test_paging_fields(empty_emulator, count, size, index, expected_len):
 
 
 def test_default_page_size_is_10_and_index_1(empty_emulator):
-    body = get(_reset(empty_emulator, _paged_state(23)), "p", "x.jar").json()
+    empty_emulator.state = _paged_state(23)
+    body = get(empty_emulator, "p", "x.jar").json()
     assert (body["PageSize"], body["PageIndex"], body["TotalPage"]) == (10, 1, 3)
     assert len(body["Jobs"]["Job"]) == 10
 

@@ -115,16 +115,7 @@ def program_settings() -> FoasSettings:
 
 def _result(job_list: JobList) -> AwaitableGetRefPackageJobsResult:
     return AwaitableGetRefPackageJobsResult(
-        id=f"{job_list.project_name}/{job_list.package_name}",
-        project_name=job_list.project_name,
-        package_name=job_list.package_name,
-        total_count=job_list.total_count,
-        referenced=job_list.referenced,
-        job_ids=job_list.job_ids,
-        job_names=job_list.job_names,
-        jobs=[j.to_dict() for j in job_list.jobs],
-        consistent=job_list.consistent,
-    )
+        id=f"{job_list.project_name}/{job_list.package_name}", **job_list.summary())
 
 
 def get_ref_package_jobs(

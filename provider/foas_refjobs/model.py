@@ -325,3 +325,13 @@ class JobList:
             "total_count": self.total_count,
             "jobs": [j.to_dict() for j in self.jobs],
         }
+
+    def summary(self) -> dict[str, Any]:
+        """to_dict() plus the derived values Pulumi outputs and function results expose."""
+        return {
+            **self.to_dict(),
+            "referenced": self.referenced,
+            "job_ids": self.job_ids,
+            "job_names": self.job_names,
+            "consistent": self.consistent,
+        }

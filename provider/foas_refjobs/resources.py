@@ -249,16 +249,7 @@ class _FoasProvider(ResourceProvider):
 
 def _ref_outputs(inputs: Mapping[str, Any], job_list: JobList) -> dict[str, Any]:
     outs: dict[str, Any] = {k: inputs[k] for k in REF_INPUTS if inputs.get(k) is not None}
-    outs.update(
-        project_name=job_list.project_name,
-        package_name=job_list.package_name,
-        total_count=job_list.total_count,
-        referenced=job_list.referenced,
-        job_ids=job_list.job_ids,
-        job_names=job_list.job_names,
-        jobs=[j.to_dict() for j in job_list.jobs],
-        consistent=job_list.consistent,
-    )
+    outs.update(job_list.summary())
     outs[DIGEST] = jobs_digest(job_list.jobs)
     if job_list.inconsistency:
         outs["inconsistency"] = job_list.inconsistency
