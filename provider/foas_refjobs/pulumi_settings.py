@@ -32,10 +32,6 @@ ALICLOUD_SECRET_KEY = "alicloud:secretKey"
 ALICLOUD_SECURITY_TOKEN = "alicloud:securityToken"
 ALICLOUD_REGION = "alicloud:region"
 
-CONFIG_KEYS: tuple[str, ...] = (
-    FOAS_ACCESS_KEY_ID, FOAS_ACCESS_KEY_SECRET, FOAS_SECURITY_TOKEN, FOAS_REGION, FOAS_ENDPOINT,
-    ALICLOUD_ACCESS_KEY, ALICLOUD_SECRET_KEY, ALICLOUD_SECURITY_TOKEN, ALICLOUD_REGION,
-)
 SECRET_CONFIG_KEYS: frozenset[str] = frozenset({
     FOAS_ACCESS_KEY_SECRET, FOAS_SECURITY_TOKEN, ALICLOUD_SECRET_KEY, ALICLOUD_SECURITY_TOKEN,
 })
@@ -129,7 +125,3 @@ def settings_from_config(lookup: ConfigLookup) -> FoasSettings:
     except FoasError as exc:
         return FoasSettings(error=exc)
     return FoasSettings(credentials, region, endpoint)
-
-
-def settings_from_mapping(config: Optional[dict[str, Any]]) -> FoasSettings:
-    return settings_from_config((config or {}).get)

@@ -45,8 +45,6 @@ class RetryPolicy:
         return (rng or random).uniform(ceiling / 2, ceiling)
 
 
-NO_RETRY = RetryPolicy(max_attempts=1)
-
 
 def call_with_retries(
     call: Callable[[], T],
