@@ -675,3 +675,14 @@ def test_the_in_process_example_in_the_docs_runs():
     blocks = re.findall(r"```python\n(.*?)```", doc.read_text(encoding="utf-8"), re.S)
     assert blocks and "FoasEmulator(state, port=0)" in blocks[0]
     exec(compile(blocks[0], str(doc), "exec"), {})  # our own documentation, checked so it cannot rot
+
+
+def test_stop_without_start_returns():
+    """stop() must not wait for a serve loop that never ran (it used to hang forever)."""
+    import threading
+
+    emu = FoasEmulator(EmulatorState())
+    stopper = threading.Thread(target=emu.stop, daemon=True)
+    stopper.start()
+    stopper.join(timeout=5)
+    assert not stopper.is_alive()

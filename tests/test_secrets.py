@@ -105,9 +105,11 @@ def test_objects_holding_the_secret_refuse_to_be_copied_out(emu: FoasEmulator, k
 
 
 def _exception_texts(exc: BaseException) -> list[str]:
+    chained = [e for e in (exc.__cause__, exc.__context__) if e is not None]
     return [str(exc), repr(exc), *(str(a) for a in exc.args),
             "".join(traceback.format_exception(exc)),
-            exc.one_line() if isinstance(exc, FoasError) else ""]
+            exc.one_line() if isinstance(exc, FoasError) else "",
+            *(str(e) for e in chained)]
 
 
 @pytest.mark.parametrize(("key", "code"), [pytest.param(k, c, id=i) for i, k, c in REFUSALS])
@@ -115,6 +117,8 @@ def test_refusals_carry_no_secret(emu: FoasEmulator, key: tuple[str, str, str | 
     with client(emu, key) as c, pytest.raises(AuthError) as info:
         c.list_ref_package_jobs(PROJECT, PACKAGE)
     assert info.value.code == code
+    # nothing chained: the SDK's own exception text is not redacted
+    assert info.value.__cause__ is None and info.value.__context__ is None
     texts = _exception_texts(info.value)
     if code == "SignatureDoesNotMatch":
         # the service echoes its string to sign, security token header included

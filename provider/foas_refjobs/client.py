@@ -385,19 +385,24 @@ class FoasClient:
                    page_size: int = DEFAULT_PAGE_SIZE) -> Page:
         """One signed request, no retries: the building block the paginator retries."""
         request = self._request(project_name, package_name, page_index, page_size)
+        error: Optional[errors.FoasError] = None
         try:
             body = self._acs.do_action_with_exception(request)
         except ServerException as exc:
-            raise _map_server_exception(exc) from None
+            error = _map_server_exception(exc)
         except ClientException as exc:
-            raise _map_client_exception(exc) from None
+            error = _map_client_exception(exc)
         except (IndexError, KeyError, AttributeError, TypeError, UnicodeDecodeError,
                 RecursionError) as exc:
             # The SDK itself trips over some error bodies (e.g. a message without ':'), and
             # json.loads of its own raises RecursionError on deeply nested JSON.
-            raise errors.MalformedResponseError(
+            error = errors.MalformedResponseError(
                 f"the SDK could not handle the response: {type(exc).__name__}: {redact(str(exc))}",
-                code="SDK.InternalError") from None
+                code="SDK.InternalError")
+        if error is not None:
+            # Raised outside the handler so the SDK's exception, whose text is not redacted
+            # (it may echo the STS token), is not kept as __context__.
+            raise error
         try:
             data = json.loads(body)
         except (ValueError, TypeError, RecursionError) as exc:

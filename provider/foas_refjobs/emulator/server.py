@@ -277,6 +277,7 @@ class FoasEmulator:
         self._log_lock = threading.Lock()
         self._httpd = _EmulatorHTTPServer((host, port), self)
         self._thread: Optional[threading.Thread] = None
+        self._serving = False
 
     @property
     def host(self) -> str:
@@ -301,10 +302,12 @@ class FoasEmulator:
         return self
 
     def serve_forever(self) -> None:
+        self._serving = True
         self._httpd.serve_forever(poll_interval=0.2)
 
     def stop(self) -> None:
-        self._httpd.shutdown()
+        if self._thread is not None or self._serving:
+            self._httpd.shutdown()  # waits for a serve loop, so only when one ran
         self._httpd.server_close()
         if self._thread is not None:
             self._thread.join(timeout=5)
