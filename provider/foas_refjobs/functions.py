@@ -16,7 +16,6 @@ import pulumi
 import pulumi.runtime
 
 from .client import list_ref_package_jobs
-from .model import JobList
 from .pulumi_settings import FoasSettings, settings_from_config
 
 __all__ = [
@@ -113,9 +112,14 @@ def program_settings() -> FoasSettings:
     return settings_from_config(pulumi.runtime.get_config)
 
 
-def _result(job_list: JobList) -> AwaitableGetRefPackageJobsResult:
-    return AwaitableGetRefPackageJobsResult(
-        id=f"{job_list.project_name}/{job_list.package_name}", **job_list.summary())
+def _listed(project_name: str, package_name: str, region_id: Optional[str],
+            endpoint: Optional[str], job_type: Optional[str],
+            committed_only: Optional[bool]) -> dict[str, Any]:
+    """The result's fields, from a listing with the program's settings."""
+    options = program_settings().client_options(region_id=region_id, endpoint=endpoint)
+    job_list = list_ref_package_jobs(project_name, package_name, job_type=job_type,
+                                     committed_only=bool(committed_only), **options)
+    return {"id": f"{job_list.project_name}/{job_list.package_name}", **job_list.summary()}
 
 
 def get_ref_package_jobs(
@@ -132,10 +136,8 @@ def get_ref_package_jobs(
     `opts` is accepted for signature compatibility with generated functions
     and ignored: no provider is involved.
     """
-    options = program_settings().client_options(region_id=region_id, endpoint=endpoint)
-    job_list = list_ref_package_jobs(project_name, package_name, job_type=job_type,
-                                     committed_only=bool(committed_only), **options)
-    return _result(job_list)
+    return AwaitableGetRefPackageJobsResult(
+        **_listed(project_name, package_name, region_id, endpoint, job_type, committed_only))
 
 
 def _dependencies(opts: Optional[Union[pulumi.InvokeOptions, pulumi.InvokeOutputOptions]]
@@ -164,12 +166,4 @@ def get_ref_package_jobs_output(
     args = pulumi.Output.all(project_name, package_name, region_id, endpoint, job_type,
                              committed_only, *_dependencies(opts))
 
-    def run(values: list[Any]) -> GetRefPackageJobsResult:
-        awaited = get_ref_package_jobs(*values[:6])
-        return GetRefPackageJobsResult(
-            id=awaited.id, project_name=awaited.project_name, package_name=awaited.package_name,
-            total_count=awaited.total_count, referenced=awaited.referenced,
-            job_ids=awaited.job_ids, job_names=awaited.job_names, jobs=awaited.jobs,
-            consistent=awaited.consistent)
-
-    return args.apply(run)
+    return args.apply(lambda values: GetRefPackageJobsResult(**_listed(*values[:6])))

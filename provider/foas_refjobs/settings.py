@@ -153,14 +153,12 @@ def parse_endpoint(value: object) -> Endpoint:
     text = value.strip()
     if any(unicodedata.category(ch) == "Cc" or ch.isspace() for ch in text):
         _invalid("endpoint must not contain whitespace or control characters")
-    if "://" in text:
-        scheme = text.split("://", 1)[0].lower()
-        if scheme not in ("http", "https"):
-            _invalid(f"endpoint scheme {scheme!r} is not supported (use http:// or https://)")
-    else:
-        scheme = "https"
+    url = text if "://" in text else "https://" + text
+    scheme = url.split("://", 1)[0].lower()
+    if scheme not in ("http", "https"):
+        _invalid(f"endpoint scheme {scheme!r} is not supported (use http:// or https://)")
     try:
-        parts = urlsplit(text if "://" in text else "https://" + text)
+        parts = urlsplit(url)
     except ValueError as exc:  # e.g. "http://[::1" or "[not:an:ip]"
         _invalid(f"endpoint is not a valid URL: {exc}")  # no echo: it may hold user-info
     if "@" in parts.netloc:

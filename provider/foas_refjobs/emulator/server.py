@@ -29,6 +29,7 @@ from .state import EmulatorState
 
 API_VERSION = "2018-11-11"
 MAX_CLOCK_SKEW_SECONDS = 15 * 60
+POLL_INTERVAL = 0.02  # how long stop() may wait for the serve loop to notice
 
 Handler = Callable[[EmulatorState, list[str], dict[str, str], str], Reply]
 
@@ -297,13 +298,13 @@ class FoasEmulator:
 
     def start(self) -> FoasEmulator:
         self._thread = threading.Thread(target=self._httpd.serve_forever, name="foas-emulator",
-                                        kwargs={"poll_interval": 0.02}, daemon=True)
+                                        kwargs={"poll_interval": POLL_INTERVAL}, daemon=True)
         self._thread.start()
         return self
 
     def serve_forever(self) -> None:
         self._serving = True
-        self._httpd.serve_forever(poll_interval=0.2)
+        self._httpd.serve_forever(poll_interval=POLL_INTERVAL)
 
     def stop(self) -> None:
         if self._thread is not None or self._serving:

@@ -114,25 +114,26 @@ class EmulatorState:
             proj = self._projects.get(project)
             return bool(proj and package in proj.packages)
 
+    def _referencing(self, project: str, package: str) -> list[dict[str, Any]]:
+        """The jobs referencing the package, cached per data generation (caller holds the lock)."""
+        cached = self._ref_cache.get((project, package))
+        if cached is None or cached[0] != self._generation:
+            proj = self._projects.get(project)
+            found = [j for j in proj.jobs.values() if package in job_packages(j)] if proj else []
+            cached = (self._generation, found)
+            self._ref_cache[(project, package)] = cached
+        return cached[1]
+
     def referencing_jobs(self, project: str, package: str) -> list[dict[str, Any]]:
         """Jobs of the project whose Packages list names the package, oldest first."""
         with self._lock:
-            proj = self._projects.get(project)
-            if proj is None:
-                return []
-            return [dict(j) for j in proj.jobs.values() if package in job_packages(j)]
+            return [dict(j) for j in self._referencing(project, package)]
 
     def referencing_page(self, project: str, package: str, start: int,
                          size: int) -> tuple[int, list[dict[str, Any]]]:
         """(how many jobs reference the package, copies of jobs[start:start + size])."""
         with self._lock:
-            cached = self._ref_cache.get((project, package))
-            if cached is None or cached[0] != self._generation:
-                proj = self._projects.get(project)
-                found = [j for j in proj.jobs.values() if package in job_packages(j)] if proj else []
-                cached = (self._generation, found)
-                self._ref_cache[(project, package)] = cached
-            jobs = cached[1]
+            jobs = self._referencing(project, package)
             return len(jobs), [dict(j) for j in jobs[start:start + size]]
 
     def projects(self) -> dict[str, dict[str, Any]]:
