@@ -43,6 +43,7 @@ def _reset(emu: FoasEmulator, state: EmulatorState) -> FoasEmulator:
     emu.state = state
     emu.faults = FaultPlan()
     emu.requests.clear()
+    emu.credential_calls.clear()
     emu.before_request.clear()
     emu.latency_ms = 0.0
     emu.verify_signatures = True
