@@ -8,7 +8,6 @@ SDK outcome into one of our errors, and leaves paging to `paging`.
 from __future__ import annotations
 
 import heapq
-import json
 import logging
 import os
 import socket
@@ -403,13 +402,7 @@ class FoasClient:
             # Raised outside the handler so the SDK's exception, whose text is not redacted
             # (it may echo the STS token), is not kept as __context__.
             raise error
-        try:
-            data = json.loads(body)
-        except (ValueError, TypeError, RecursionError) as exc:
-            snippet = " ".join(body[:80].decode("utf-8", "replace").split()) if body else ""
-            raise errors.MalformedResponseError(
-                f"response is not JSON ({type(exc).__name__}): {snippet!r}") from None
-        return Page.from_api(data, page_index)
+        return Page.from_body(body, page_index, page_size)
 
     def list_ref_package_jobs(
         self,
