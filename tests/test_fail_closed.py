@@ -29,7 +29,7 @@ from foas_refjobs import (
     NotFoundError,
 )
 from foas_refjobs.cli import main
-from hostile_server import HostileServer, Reply, job, page_body
+from hostile_server import HostileServer, Reply, job
 
 PROJECT, PACKAGE = "proj", "udf.jar"
 KEY_ID, SECRET = "hostile-key-id", "hostile-secret-value-0123"
@@ -40,8 +40,8 @@ J = [json.dumps(j) for j in JOBS]
 def _body(total: int, jobs: str = "", extra: str = "", *, page_size: int = 50) -> str:
     """A page as text, so duplicate keys and odd keys survive."""
     pages = -(-total // page_size)
-    return ('{"RequestId": "R-hostile", "PageIndex": 1, "PageSize": %d, "TotalCount": %d, '
-            '"TotalPage": %d, "Jobs": {"Job": [%s]}%s}' % (page_size, total, pages, jobs, extra))
+    return (f'{{"RequestId": "R-hostile", "PageIndex": 1, "PageSize": {page_size}, '
+            f'"TotalCount": {total}, "TotalPage": {pages}, "Jobs": {{"Job": [{jobs}]}}{extra}}}')
 
 
 @dataclass(frozen=True)
@@ -53,52 +53,58 @@ class Case:
     committed_only: bool = False
 
 
-UNREFERENCED_OK = '{"RequestId": "R", "PageIndex": 1, "PageSize": 50, "TotalCount": 0, "TotalPage": 0%s}'
+_EMPTY_HEAD = '{"RequestId": "R", "PageIndex": 1, "PageSize": 50, "TotalCount": 0, "TotalPage": 0'
+
+
+def _empty(extra: str = "") -> str:
+    """A page claiming no jobs, with `extra` members appended at the top level."""
+    return _EMPTY_HEAD + extra + "}"
+
 
 CASES = [
     # 1. duplicate keys, at any depth
     Case("dup-total-count", _body(3, ", ".join(J))[:-1] + ', "TotalCount": 0, "TotalPage": 0}',
          MalformedResponseError, "MalformedResponse"),
-    Case("dup-jobs", '{"RequestId": "R", "PageIndex": 1, "PageSize": 50, "TotalCount": 0, "TotalPage": 0, '
-         '"Jobs": {"Job": [%s]}, "Jobs": {"Job": []}}' % ", ".join(J), MalformedResponseError),
-    Case("dup-job-inside-jobs", '{"RequestId": "R", "PageIndex": 1, "PageSize": 50, "TotalCount": 0, '
-         '"TotalPage": 0, "Jobs": {"Job": [%s], "Job": []}}' % ", ".join(J), MalformedResponseError),
+    Case("dup-jobs", _empty(', "Jobs": {"Job": [' + ", ".join(J) + ']}, "Jobs": {"Job": []}'),
+         MalformedResponseError),
+    Case("dup-job-inside-jobs", _empty(', "Jobs": {"Job": [' + ", ".join(J) + '], "Job": []}'),
+         MalformedResponseError),
     Case("dup-is-committed", _body(1, '{"JobId": "j1", "IsCommitted": true, "IsCommitted": false}'),
          MalformedResponseError, committed_only=True),
-    Case("dup-request-id", UNREFERENCED_OK % ', "RequestId": "R2"', MalformedResponseError),
+    Case("dup-request-id", _empty(', "RequestId": "R2"'), MalformedResponseError),
     # 2. a 2xx body that names an error
-    Case("code-package-not-exist", UNREFERENCED_OK % ', "Code": "Package.NotExist", "Message": "no"',
+    Case("code-package-not-exist", _empty(', "Code": "Package.NotExist", "Message": "no"'),
          NotFoundError, "Package.NotExist"),
-    Case("code-forbidden-ram", UNREFERENCED_OK % ', "Code": "Forbidden.RAM"', AuthError, "Forbidden.RAM"),
-    Case("success-false", UNREFERENCED_OK % ', "Success": false', FoasError, "UnsuccessfulResponse"),
-    Case("success-string-false", UNREFERENCED_OK % ', "success": "false"', FoasError,
+    Case("code-forbidden-ram", _empty(', "Code": "Forbidden.RAM"'), AuthError, "Forbidden.RAM"),
+    Case("success-false", _empty(', "Success": false'), FoasError, "UnsuccessfulResponse"),
+    Case("success-string-false", _empty(', "success": "false"'), FoasError,
          "UnsuccessfulResponse"),
-    Case("error-code-lower", UNREFERENCED_OK % ', "errorCode": "Throttling.User"', FoasError,
+    Case("error-code-lower", _empty(', "errorCode": "Throttling.User"'), FoasError,
          "Throttling.User"),
-    Case("message-only", UNREFERENCED_OK % ', "Message": "project not found"', FoasError,
+    Case("message-only", _empty(', "Message": "project not found"'), FoasError,
          "UnsuccessfulResponse"),
-    Case("error-object", UNREFERENCED_OK % ', "Error": {"Code": "X"}', FoasError, "UnsuccessfulResponse"),
+    Case("error-object", _empty(', "Error": {"Code": "X"}'), FoasError, "UnsuccessfulResponse"),
     # 3. jobs under a key we do not know, while TotalCount is 0
-    Case("key-jobs-lower", UNREFERENCED_OK % (', "jobs": {"Job": [%s]}' % J[0]), MalformedResponseError),
-    Case("key-joblist", UNREFERENCED_OK % (', "JobList": [%s]' % J[0]), MalformedResponseError),
-    Case("key-data", UNREFERENCED_OK % (', "Data": {"Jobs": [%s]}' % J[0]), MalformedResponseError),
-    Case("key-zero-width", UNREFERENCED_OK % (', "Jobs\\u200b": {"Job": [%s]}' % J[0]),
+    Case("key-jobs-lower", _empty(', "jobs": {"Job": [' + J[0] + ']}'), MalformedResponseError),
+    Case("key-joblist", _empty(', "JobList": [' + J[0] + ']'), MalformedResponseError),
+    Case("key-data", _empty(', "Data": {"Jobs": [' + J[0] + ']}'), MalformedResponseError),
+    Case("key-zero-width", _empty(', "Jobs\\u200b": {"Job": [' + J[0] + ']}'),
          MalformedResponseError),
-    Case("key-nbsp-total", UNREFERENCED_OK % ', "TotalCount\\u00a0": 3', MalformedResponseError),
-    Case("key-beside-job", '{"RequestId": "R", "PageIndex": 1, "PageSize": 50, "TotalCount": 0, '
-         '"TotalPage": 0, "Jobs": {"Job": [], "Items": [%s]}}' % J[0], MalformedResponseError),
-    Case("empty-unknown-list", UNREFERENCED_OK % ', "Data": []', MalformedResponseError),
-    Case("body-is-list", "[%s]" % J[0], MalformedResponseError),
-    Case("nan-total", UNREFERENCED_OK.replace('"TotalCount": 0', '"TotalCount": NaN') % "",
+    Case("key-nbsp-total", _empty(', "TotalCount\\u00a0": 3'), MalformedResponseError),
+    Case("key-beside-job", _empty(', "Jobs": {"Job": [], "Items": [' + J[0] + ']}'),
          MalformedResponseError),
-    Case("not-utf8", (UNREFERENCED_OK % ', "Note": "\xff"'), MalformedResponseError),
+    Case("empty-unknown-list", _empty(', "Data": []'), MalformedResponseError),
+    Case("body-is-list", "[" + J[0] + "]", MalformedResponseError),
+    Case("nan-total", _empty().replace('"TotalCount": 0', '"TotalCount": NaN'),
+         MalformedResponseError),
+    Case("not-utf8", (_empty(', "Note": "\xff"')), MalformedResponseError),
     # limits: more jobs than a page holds
     Case("page-overfull", _body(51, ", ".join(json.dumps(job(f"j{i}")) for i in range(51))),
          MalformedResponseError),
     # controls: what an unreferenced page may look like
-    Case("ok-plain", UNREFERENCED_OK % "", None),
-    Case("ok-new-scalars", UNREFERENCED_OK % ', "Region": "cn-hangzhou", "Took": 3, "Flag": null', None),
-    Case("ok-success-markers", UNREFERENCED_OK % ', "Success": true, "Code": "200", "Message": ""', None),
+    Case("ok-plain", _empty(), None),
+    Case("ok-new-scalars", _empty(', "Region": "cn-hangzhou", "Took": 3, "Flag": null'), None),
+    Case("ok-success-markers", _empty(', "Success": true, "Code": "200", "Message": ""'), None),
     Case("ok-empty-job-list", _body(0), None),
 ]
 
