@@ -199,7 +199,9 @@ class CredentialSource:
         return fresh_credentials
 
     def __repr__(self) -> str:
-        return f"CredentialSource({self.description!r})"
+        last = self._last
+        who = f", id={last.access_key_id!r}" if last is not None else ""
+        return f"CredentialSource({self.description!r}{who}, secret=***)"
 
     __str__ = __repr__
 

@@ -17,17 +17,19 @@ from __future__ import annotations
 
 import http.client
 import ipaddress
+import logging
 import os
 import platform
 import re
 import socket
 import ssl
+import sys
 import threading
 import time
 import zlib
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, NamedTuple, Optional, Union
+from typing import Any, Optional, Union
 from urllib.parse import unquote, urlsplit
 
 import urllib3
@@ -37,7 +39,8 @@ from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 from urllib3.util import make_headers
 
 from . import __version__, errors
-from .redaction import redact, register_secret
+from .redaction import RedactingFilter, redact, register_secret
+from .sending import Reply
 from .watchdog import WATCHDOG
 
 PACKAGE = "pulumi-foas-refjobs"
@@ -49,10 +52,45 @@ _DIGITS = re.compile(r"[0-9]{1,18}")
 _MAX_TEXT = 300
 
 
-class Response(NamedTuple):
-    status: int
-    headers: Mapping[str, str]
-    body: bytes
+# --- DEBUG=sdk, as the SDK's own send path had it -------------------------------------------
+
+
+class _StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """Writes to whatever sys.stderr is at the time of the record, unless a stream was set."""
+
+    def __init__(self) -> None:
+        self._stream: Any = None
+        super().__init__()
+        self._stream = None
+
+    @property
+    def stream(self) -> Any:
+        return self._stream if self._stream is not None else sys.stderr
+
+    @stream.setter
+    def stream(self, value: Any) -> None:
+        self._stream = value if value is not sys.stderr else None
+
+
+http_debug = logging.getLogger("foas_refjobs.http_debug")
+http_debug.setLevel(logging.DEBUG)
+DEBUG_HANDLER = _StderrHandler()
+http_debug.addHandler(DEBUG_HANDLER)
+http_debug.addFilter(RedactingFilter())
+
+
+def _debug_enabled(env: Mapping[str, str]) -> bool:
+    return (env.get("DEBUG") or "").lower() == "sdk"
+
+
+def _dump(method: str, url: str, headers: Mapping[str, str], status: int,
+          reply_headers: Mapping[str, str]) -> None:
+    parts = urlsplit(url)
+    lines = [f"> {method} {url} HTTP/1.1", f"> Host : {parts.netloc}"]
+    lines += [f"> {k} : {v}" for k, v in headers.items()]
+    lines.append(f"< HTTP/1.1 {status}")
+    lines += [f"< {k} : {v}" for k, v in reply_headers.items()]
+    http_debug.debug(redact("\n" + "\n".join(lines)))
 
 
 # --- the total deadline -------------------------------------------------------------------
@@ -254,8 +292,7 @@ def _decoder(name: str) -> Any:
         return zlib.decompressobj(16 + zlib.MAX_WBITS)
     if name == "deflate":
         return None  # zlib or raw deflate: decided on the first bytes
-    raise errors.MalformedResponseError(f"unsupported Content-Encoding {name!r}",
-                                        code="UnsupportedContentEncoding")
+    raise errors.MalformedResponseError(f"unsupported Content-Encoding {name!r}")
 
 
 def _inflate_layer(name: str, data: bytes, limit: int) -> bytes:
@@ -308,8 +345,7 @@ def decode_body(encoding_header: Optional[str], raw: bytes, limit: int) -> bytes
             body = _inflate_layer(name, body, limit)
         except _TooLarge:
             raise errors.MalformedResponseError(
-                f"response body exceeds {limit} bytes once decoded ({name} layer)",
-                code="ResponseTooLarge") from None
+                f"response body exceeds {limit} bytes once decoded ({name} layer)") from None
         except zlib.error as exc:
             raise errors.MalformedResponseError(f"cannot decode the {name} body: {exc}") from None
     return body
@@ -324,8 +360,7 @@ def _content_length(value: Optional[str]) -> Optional[int]:
     text = value.strip(" \t")
     if not _DIGITS.fullmatch(text):
         raise errors.MalformedResponseError(
-            f"Content-Length {redact(value)[:40]!r} is not a number of bytes",
-            code="MalformedHeader")
+            f"Content-Length {redact(value)[:40]!r} is not a number of bytes")
     return int(text)
 
 
@@ -343,6 +378,7 @@ class Transport:
         self.connect_timeout = connect_timeout
         self.max_body_bytes = max_body_bytes
         self.user_agent = user_agent
+        self.debug = _debug_enabled(env)
         self._pool_kw: dict[str, Any] = dict(
             maxsize=pool_size, block=False, retries=False,
             ssl_context=tls_context(ca_bundle if ca_bundle is not None else ca_bundle_from_env(env)))
@@ -376,10 +412,13 @@ class Transport:
             manager.clear()
 
     def send(self, method: str, url: str, headers: Mapping[str, str], *,
-             timeout: float = 10.0, deadline: Optional[float] = None) -> Response:
+             timeout: float = 10.0, deadline: Optional[float] = None) -> Reply:
         """One request; `deadline` (time.monotonic()) defaults to now + `timeout`, for everything."""
         started = time.monotonic()
         deadline = started + timeout if deadline is None else min(deadline, started + timeout)
+        if deadline <= started:
+            raise errors.NetworkError(f"no time left for this request (timeout {timeout:g}s)",
+                                      code="Timeout")
         parts = urlsplit(url)
         scheme = parts.scheme
         port = parts.port or (443 if scheme == "https" else 80)
@@ -400,6 +439,8 @@ class Transport:
                 raise errors.AuthError("the proxy refused our proxy credentials (HTTP 407)",
                                        code="ProxyAuthenticationRequired", http_status=407)
             reply = self._read(response, method)
+            if self.debug:
+                _dump(method, url, sent, reply.status, reply.headers)
         except errors.FoasError:
             self._discard(response)
             if attempt.expired:  # a cut connection looks like a short body
@@ -413,28 +454,26 @@ class Transport:
             _current.attempt = None
             WATCHDOG.cancel(watch)
         if attempt.expired:  # the last bytes raced the watchdog: the connection is cut
-            raise errors.NetworkError(f"response took longer than {deadline - started:.3g}s",
-                                      code="Timeout")
+            raise _no_answer(OSError(), True, deadline - started)
         return reply
 
-    def _read(self, response: Any, method: str) -> Response:
+    def _read(self, response: Any, method: str) -> Reply:
         headers = response.headers
         if "transfer-encoding" in headers and "content-length" in headers:
             raise errors.MalformedResponseError("response has both Transfer-Encoding and "
-                                                "Content-Length", code="MalformedHeader")
+                                                "Content-Length")
         expected = _content_length(headers.get("content-length"))
         limit = self.max_body_bytes
         if expected is not None and expected > limit:
             raise errors.MalformedResponseError(
-                f"response body exceeds {limit} bytes (Content-Length {expected})",
-                code="ResponseTooLarge")
+                f"response body exceeds {limit} bytes (Content-Length {expected})")
         if method == "HEAD" or response.status in (204, 304):
             raw = b""
         elif expected is not None:
             raw = response.read(expected)
             if len(raw) < expected:
                 raise errors.NetworkError(f"connection closed after {len(raw)} of {expected} "
-                                          "body bytes", code="IncompleteBody")
+                                          "body bytes")
         else:
             chunks: list[bytes] = []
             seen = 0
@@ -444,13 +483,12 @@ class Transport:
                     break
                 seen += len(chunk)
                 if seen > limit:
-                    raise errors.MalformedResponseError(f"response body exceeds {limit} bytes",
-                                                        code="ResponseTooLarge")
+                    raise errors.MalformedResponseError(f"response body exceeds {limit} bytes")
                 chunks.append(chunk)
             raw = b"".join(chunks)
         response.release_conn()
         body = decode_body(headers.get("content-encoding"), raw, limit)
-        return Response(response.status, headers, body)
+        return Reply(response.status, headers, body)
 
     @staticmethod
     def _discard(response: Any) -> None:
@@ -468,7 +506,8 @@ def _text(exc: BaseException) -> str:
 def _no_answer(exc: BaseException, expired: bool, budget: float) -> errors.FoasError:
     """The one mapping from what urllib3/http.client/the socket raised to our errors."""
     if expired:
-        return errors.NetworkError(f"response took longer than {budget:.3g}s", code="Timeout")
+        return errors.NetworkError(f"response took longer than {budget:.3g}s "
+                                   "(connect, headers and body together)", code="Timeout")
     cause: BaseException = exc
     while True:  # urllib3 wraps: MaxRetryError(reason=ProtocolError(..., RemoteDisconnected))
         inner = getattr(cause, "reason", None)
@@ -482,16 +521,13 @@ def _no_answer(exc: BaseException, expired: bool, budget: float) -> errors.FoasE
         break
     if isinstance(cause, (u3.InvalidHeader, u3.HeaderParsingError, http.client.LineTooLong,
                           u3.DecodeError)):
-        return errors.MalformedResponseError(f"malformed response: {_text(cause)}",
-                                             code="MalformedHeader")
+        return errors.MalformedResponseError(f"malformed response: {_text(cause)}")
     if isinstance(cause, http.client.IncompleteRead):
-        return errors.NetworkError(f"connection closed mid-body: {_text(cause)}",
-                                   code="IncompleteBody")
-    if isinstance(cause, (ConnectionError, http.client.RemoteDisconnected)):
+        return errors.NetworkError(f"connection closed mid-body: {_text(cause)}")
+    if isinstance(cause, (ConnectionError, http.client.RemoteDisconnected, u3.NewConnectionError)):
         return errors.NetworkError(f"connection failed: {_text(cause)}")
     if isinstance(cause, http.client.HTTPException):  # BadStatusLine, too many headers, ...
-        return errors.MalformedResponseError(f"not an HTTP response: {_text(cause)}",
-                                             code="MalformedResponse")
+        return errors.MalformedResponseError(f"not an HTTP response: {_text(cause)}")
     if isinstance(cause, (u3.TimeoutError, socket.timeout, TimeoutError)):
         return errors.NetworkError(f"timed out: {_text(cause)}", code="Timeout")
     if isinstance(cause, (u3.SSLError, ssl.SSLError)):
