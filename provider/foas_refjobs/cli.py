@@ -184,7 +184,8 @@ def _cmd_list(args: argparse.Namespace) -> Outcome:
 
 def _cmd_check(args: argparse.Namespace) -> Outcome:
     jobs = _fetch(args).require_consistent()
-    text = render_verdict(jobs, args.format, committed_only=args.committed_only, detail=args.detail)
+    text = render_verdict(jobs, args.format, committed_only=args.committed_only, job_type=args.job_type,
+                          detail=args.detail)
     return Outcome(EXIT_REFERENCED if jobs.referenced else EXIT_OK, text)
 
 

@@ -7,13 +7,12 @@ outcome into one of our errors.
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Mapping, Sequence
 from typing import Any, NoReturn, Optional, TypeVar
 from urllib.parse import quote
 
-from . import errors
+from . import errors, verdict
 from ._sdk import SdkSessionTransport, SdkSigner
 from .limiter import AdaptiveLimiter
 from .model import JobList, Page
@@ -117,13 +116,7 @@ class FoasClient:
                  operation.page_index_param: str(page_index),
                  "RegionId": self.region_id}
         body = self._call(operation, path, query)
-        try:
-            data = json.loads(body)
-        except (ValueError, TypeError, RecursionError) as exc:
-            snippet = " ".join(body[:80].decode("utf-8", "replace").split()) if body else ""
-            raise errors.MalformedResponseError(
-                f"response is not JSON ({type(exc).__name__}): {snippet!r}") from None
-        return operation.parse_page(data, page_index)
+        return operation.parse_page(body, page_index, page_size)
 
     def _call(self, operation: Operation[Any, Any], path: Mapping[str, str],
               query: Mapping[str, str]) -> bytes:
@@ -170,29 +163,17 @@ class FoasClient:
         job_type = validate_job_type(job_type)
         if not isinstance(committed_only, bool):
             raise errors.InvalidInputError(f"committed_only must be a boolean, got {committed_only!r}")
-        result = collect_all_pages(
-            lambda index: self.fetch_page(project_name, package_name, index, page_size),
-            GET_REF_PACKAGE_JOB,
-            self.retry_policy,
-            max_concurrency=self.max_concurrency,
-            max_pages=max_pages,
-            progress=progress,
-            limiter=self.limiter,
-        )
-        jobs = tuple(
-            j for j in result.items
-            if (job_type is None or j.job_type == job_type)
-            and (not committed_only or j.is_committed is True)
-        )
-        return JobList(
-            project_name=project_name,
-            package_name=package_name,
-            jobs=jobs,
-            server_total_count=result.server_total_count,
-            consistent=result.problem is None,
-            inconsistency=result.problem,
-            pages_fetched=result.pages_fetched,
-        )
+        return verdict.job_list(
+            lambda: collect_all_pages(
+                lambda index: self.fetch_page(project_name, package_name, index, page_size),
+                GET_REF_PACKAGE_JOB,
+                self.retry_policy,
+                max_concurrency=self.max_concurrency,
+                max_pages=max_pages,
+                progress=progress,
+                limiter=self.limiter,
+            ),
+            project_name, package_name, job_type=job_type, committed_only=committed_only)
 
 
 def list_ref_package_jobs(

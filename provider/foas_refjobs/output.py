@@ -17,6 +17,7 @@ from datetime import datetime, timezone
 from typing import Any, Optional
 
 from .model import Job, JobList
+from .verdict import filter_description
 
 FORMATS = ("table", "json", "csv", "ids")
 CSV_FIELDS = (
@@ -134,16 +135,19 @@ def verdict_dict(jobs: JobList, *, detail: bool) -> dict[str, Any]:
             "total_count": jobs.total_count, "jobs": listed, "referenced": jobs.referenced}
 
 
-def render_verdict(jobs: JobList, fmt: str, *, committed_only: bool, detail: bool) -> str:
+def render_verdict(jobs: JobList, fmt: str, *, committed_only: bool, job_type: Optional[str],
+                   detail: bool) -> str:
     """check-unreferenced's stdout: the verdict, and the referencing jobs when there are any."""
     if fmt == "json":
         return render_json(verdict_dict(jobs, detail=detail))
     if fmt in ("csv", "ids"):
         return render_listing(jobs, fmt)
-    scope = "committed job" if committed_only else "job"
+    scope = " ".join([*(["committed"] if committed_only else []), *([job_type] if job_type else []), "job"])
     project, package = escape(jobs.project_name), escape(jobs.package_name)
     if not jobs.referenced:
-        return f"unreferenced: no {scope} in project {project} references {package}"
+        applied = filter_description(job_type, committed_only)
+        return (f"unreferenced: no {scope} in project {project} references {package}"
+                + (f" (filter: {applied})" if applied else ""))
     lines = [f"referenced: {jobs.total_count} {scope}(s) in project {project} reference {package}:"]
     lines += [f"  {escape(j.job_name or '-')} ({escape(j.job_id)}) committed={committed_word(j)}"
               for j in jobs.jobs]
