@@ -8,7 +8,8 @@ PIP    := $(PY) -m pip install --quiet --disable-pip-version-check
 MARK_NOT_A_PLUGIN = ln -sfn "$(CURDIR)/provider/pulumi_foas_refjobs" \
 	"$$($(PY) -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')/pulumi_foas_refjobs"
 
-.PHONY: demo test lint typecheck unit bench soak clean engine engine-if-available bench-pulumi sdk-matrix
+.PHONY: demo test lint typecheck unit bench soak dist-check clean engine engine-if-available bench-pulumi \
+	sdk-matrix
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
@@ -42,6 +43,11 @@ test: lint typecheck unit
 
 bench: $(VENV)/.bench-installed
 	$(PY) benchmarks/bench_listing.py
+
+# Release artifacts as CI checks them: build + twine check, sdist contents and its own tests,
+# the wheel alone in a fresh virtualenv (see tools/check_release.py).
+dist-check: $(VENV)/.test-installed
+	$(PYTHON) tools/check_release.py --test-python $(PY)
 
 soak: $(VENV)/.test-installed
 	FOAS_SOAK=large $(VENV)/bin/pytest tests -k soak

@@ -15,6 +15,7 @@ from foas_refjobs.emulator import (
     FaultPlan,
     FoasEmulator,
 )
+from hostile_server import hostile_server  # noqa: F401  (the fixture, for every test module)
 
 _CLEARED_PREFIXES = ("ALIBABA_CLOUD_", "ALICLOUD_", "ALIYUN_")
 _CLEARED = ("HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy", "ALL_PROXY", "DEBUG")

@@ -179,7 +179,7 @@ def test_a_stream_logger_attached_like_the_sdk_documents_is_redacted(emu: FoasEm
     monkeypatch.setenv("DEBUG", "sdk")
     buffer = io.StringIO()
     with client(emu, (STS_ID, WRONG_SECRET, STS_TOKEN)) as c:
-        c._acs.set_stream_logger(stream=buffer)
+        c._signer.acs_client.set_stream_logger(stream=buffer)
         logger = logging.getLogger("aliyunsdkcore")
         try:
             with pytest.raises(AuthError):
@@ -190,7 +190,7 @@ def test_a_stream_logger_attached_like_the_sdk_documents_is_redacted(emu: FoasEm
                     logger.removeHandler(handler)
             logger.setLevel(logging.NOTSET)
     text = buffer.getvalue()
-    assert "Request received. Product:foas" in text and "SignatureDoesNotMatch" in text
+    assert "ServerException occurred" in text and "SignatureDoesNotMatch" in text
     assert_clean(text, where="sdk-stream-logger")
 
 

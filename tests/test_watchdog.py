@@ -1,11 +1,11 @@
-"""The process-wide deadline watchdog behind the whole-response deadline (client._Watchdog)."""
+"""The process-wide deadline watchdog behind the whole-response deadline (watchdog.Watchdog)."""
 
 from __future__ import annotations
 
 import threading
 import time
 
-from foas_refjobs.client import _Watchdog
+from foas_refjobs.watchdog import Watchdog as _Watchdog
 
 
 def _watchdog_threads() -> set[threading.Thread]:
@@ -56,7 +56,7 @@ def test_thread_ends_when_idle_and_restarts_on_demand() -> None:
     fired = threading.Event()
     dog.schedule(time.monotonic(), fired.set)
     assert fired.wait(5)
-    assert _wait_until(lambda: not dog._running)
+    assert _wait_until(lambda: not dog.running)
 
 
 def test_an_action_that_raises_does_not_disable_the_watchdog() -> None:

@@ -1,41 +1,26 @@
-"""The signed GetRefPackageJob call, through aliyun-python-sdk-core.
+"""FoasClient: one signer, one transport and one throttle budget, reused for many listings.
 
-The SDK signs and sends; this module decides what to send (path segments
-encoded, endpoint pinned, credentials exactly the ones resolved), turns every
-SDK outcome into one of our errors, and leaves paging to `paging`.
+The client calls an `Operation` page by page (signing in `_sdk`, sending
+through a `sending.Transport`), leaves paging to `paging`, and turns every
+outcome into one of our errors.
 """
 
 from __future__ import annotations
 
-import heapq
-import json
 import logging
-import os
-import socket
-import threading
-import time
-from collections.abc import Callable, Iterator
-from typing import Any, NoReturn, Optional
+from collections.abc import Mapping, Sequence
+from typing import Any, NoReturn, Optional, TypeVar
 from urllib.parse import quote
 
-from aliyunsdkcore.acs_exception.exceptions import ClientException, ServerException
-from aliyunsdkcore.auth.credentials import (
-    EcsRamRoleCredential,
-    RamRoleArnCredential,
-    StsTokenCredential,
-)
-from aliyunsdkcore.auth.signers.ecs_ram_role_signer import EcsRamRoleSigner
-from aliyunsdkcore.auth.signers.ram_role_arn_signer import RamRoleArnSigner
-from aliyunsdkcore.auth.signers.sts_token_signer import StsTokenSigner
-from aliyunsdkcore.client import AcsClient
-from aliyunsdkcore.request import RoaRequest
-from aliyunsdkcore.vendored.requests.adapters import HTTPAdapter
-
 from . import errors
+from ._sdk import SdkSessionTransport, SdkSigner
+from .limiter import AdaptiveLimiter
 from .model import JobList, Page
+from .operation import GET_REF_PACKAGE_JOB, Operation, PageLike
 from .paging import DEFAULT_MAX_CONCURRENCY, MAX_PAGES, Progress, collect_all_pages
 from .redaction import install_log_redaction, redact
 from .retry import RetryPolicy
+from .sending import Transport, error_for_no_answer
 from .settings import (
     Credentials,
     Endpoint,
@@ -49,26 +34,17 @@ from .settings import (
     validate_positive,
 )
 
-PRODUCT = "foas"
-API_VERSION = "2018-11-11"
-ACTION = "GetRefPackageJob"
-URI_PATTERN = "/api/v2/projects/[projectName]/packages/[packageName]/jobs"
 DEFAULT_PAGE_SIZE = 50
 DEFAULT_TIMEOUT = 10.0
 DEFAULT_CONNECT_TIMEOUT = 5.0
 DEFAULT_MAX_ATTEMPTS = 4
 MAX_BODY_BYTES = 32 * 1024 * 1024
 
+P = TypeVar("P", bound=PageLike)
+T = TypeVar("T")
+
 log = logging.getLogger(__name__)
 install_log_redaction()
-
-_AUTH_CODES = (
-    "InvalidAccessKeyId", "SignatureDoesNotMatch", "InvalidAccessKeySecret", "IncompleteSignature",
-    "InvalidSecurityToken", "Forbidden", "NoPermission", "InvalidAuthorization", "SignatureNonceUsed",
-    "InvalidTimeStamp", "AccessDenied", "Unauthorized",
-)
-_BODY_TOO_LARGE = "response body exceeds"
-_DEADLINE_PASSED = "response took longer than"
 
 
 def encode_segment(value: str) -> str:
@@ -76,240 +52,10 @@ def encode_segment(value: str) -> str:
     return quote(value, safe="")
 
 
-class _Watchdog:
-    """One thread for the process that runs actions at their deadlines, unless cancelled.
-
-    Replaces a threading.Timer per response: starting and stopping a thread for
-    every request cost more client CPU than parsing the page. This thread lives
-    while responses are being read and for `idle` seconds after the last one.
-    """
-
-    def __init__(self, idle: float = 2.0, poll: float = 1.0) -> None:
-        self._idle = idle
-        self._poll = poll
-        self._reset()
-        os.register_at_fork(after_in_child=self._reset)  # the thread does not survive a fork
-
-    def _reset(self) -> None:
-        self._cond = threading.Condition()
-        self._heap: list[list[Any]] = []  # [when (monotonic), sequence, action or None]
-        self._sequence = 0
-        self._running = False
-
-    def schedule(self, when: float, action: Callable[[], None]) -> list[Any]:
-        with self._cond:
-            self._sequence += 1
-            entry = [when, self._sequence, action]
-            heapq.heappush(self._heap, entry)
-            if not self._running:
-                self._running = True
-                threading.Thread(target=self._run, name="foas-deadline-watchdog",
-                                 daemon=True).start()
-            elif self._heap[0] is entry:
-                self._cond.notify()
-            return entry
-
-    def cancel(self, entry: list[Any]) -> None:
-        with self._cond:
-            entry[2] = None
-
-    def _run(self) -> None:
-        last_active = time.monotonic()
-        with self._cond:
-            try:
-                while True:
-                    now = time.monotonic()
-                    while self._heap and (self._heap[0][2] is None or self._heap[0][0] <= now):
-                        action = heapq.heappop(self._heap)[2]
-                        if action is not None:
-                            self._cond.release()
-                            try:
-                                action()
-                            except OSError as exc:  # e.g. a socket the peer already closed
-                                log.debug("deadline watchdog: %s", exc)
-                            finally:
-                                self._cond.acquire()
-                            now = time.monotonic()
-                    if self._heap:
-                        last_active = now
-                    elif now - last_active >= self._idle:
-                        return
-                    wait = self._heap[0][0] - now if self._heap else self._idle
-                    self._cond.wait(min(max(wait, 0.0), self._poll))
-            finally:  # the next schedule() starts a new thread, even after an error here
-                self._running = False
-
-
-_WATCHDOG = _Watchdog()
-
-
-class _BoundedAdapter(HTTPAdapter):  # type: ignore[misc]
-    """Caps a response's size and total read time, and notices a body cut short.
-
-    The SDK reads the whole body into memory and only applies a per-read
-    timeout, so a huge or trickling response would otherwise cost unbounded
-    memory or time.
-    """
-
-    def __init__(self, pool_size: int, max_body_bytes: int, deadline: float) -> None:
-        super().__init__(pool_connections=pool_size, pool_maxsize=pool_size)
-        self.max_body_bytes = max_body_bytes
-        self.deadline = deadline
-
-    def build_response(self, req: Any, resp: Any) -> Any:
-        response = super().build_response(req, resp)
-        original = resp.stream
-        limit, deadline = self.max_body_bytes, self.deadline
-        started = time.monotonic()
-        announced = resp.headers.get("Content-Length")
-        expected = int(announced) if announced and announced.isdigit() else None
-        if expected is not None and expected > limit:
-            resp.close()
-            raise OSError(f"{_BODY_TOO_LARGE} {limit} bytes (Content-Length {expected})")
-
-        # One read blocks until its whole buffer is filled, so a body trickling in
-        # below the read timeout is only noticed between reads: the watchdog shuts the
-        # socket at the deadline (unless the body completed and the connection was
-        # released to the pool), which ends the blocked read.
-        expired = threading.Event()
-
-        def expire() -> None:
-            connection = getattr(resp, "_connection", None)
-            sock = getattr(connection, "sock", None)
-            if sock is not None:
-                expired.set()
-                try:
-                    sock.shutdown(socket.SHUT_RDWR)
-                except OSError as exc:  # already closed by the peer: nothing left to stop
-                    log.debug("deadline watchdog: %s", exc)
-
-        def bounded(amt: int = 2**16, decode_content: Optional[bool] = None) -> Iterator[bytes]:
-            seen = 0
-            watch = _WATCHDOG.schedule(started + deadline, expire)
-            try:
-                # requests asks for 10 KiB at a time; one read per 64 KiB is 6x fewer
-                # trips through urllib3 for a 50-job page (the watchdog bounds the time).
-                for chunk in original(max(amt, 2**16), decode_content=decode_content):
-                    seen += len(chunk)
-                    if seen > limit:
-                        resp.close()
-                        raise OSError(f"{_BODY_TOO_LARGE} {limit} bytes")
-                    if expired.is_set() or time.monotonic() - started > deadline:
-                        resp.close()
-                        raise OSError(f"{_DEADLINE_PASSED} {deadline:g}s")
-                    yield chunk
-            except Exception as exc:
-                if expired.is_set() and _DEADLINE_PASSED not in str(exc):
-                    raise OSError(f"{_DEADLINE_PASSED} {deadline:g}s") from None
-                raise
-            finally:
-                _WATCHDOG.cancel(watch)
-            if expired.is_set():
-                raise OSError(f"{_DEADLINE_PASSED} {deadline:g}s")
-            if expected is not None and seen < expected and req.method != "HEAD":
-                raise OSError(f"connection closed after {seen} of {expected} body bytes")
-
-        resp.stream = bounded
-        return response
-
-
-def _sdk_credential(creds: Credentials) -> Any:
-    if creds.kind == "sts":
-        return StsTokenCredential(creds.access_key_id, creds.access_key_secret, creds.security_token)
-    if creds.kind == "ram_role_arn":
-        return RamRoleArnCredential(creds.access_key_id, creds.access_key_secret, creds.role_arn,
-                                    creds.role_session_name or "pulumi-foas-refjobs")
-    return EcsRamRoleCredential(creds.ecs_role_name)
-
-
-class _AcsClient(AcsClient):  # type: ignore[misc]
-    """AcsClient without its second JSON parse of every successful body.
-
-    For a 2xx answer the SDK's `_get_server_exception` parses the whole body only
-    to read a RequestId it then discards (it returns no exception); `fetch_page`
-    parses the body anyway. Skipping it saves ~0.2 ms of the ~1.5 ms of client
-    CPU per 50-job page. Error answers go through the SDK unchanged.
-    """
-
-    def _get_server_exception(self, http_status: int, response_body: bytes, endpoint: str,
-                              string_to_sign: str) -> Any:
-        if 200 <= http_status < 300:
-            return None
-        return super()._get_server_exception(http_status, response_body, endpoint, string_to_sign)
-
-
-def _make_acs_client(creds: Credentials, region_id: str, timeout: float, connect_timeout: float,
-                     pool_size: int) -> AcsClient:
-    common: dict[str, Any] = dict(region_id=region_id, auto_retry=False, timeout=timeout,
-                                  connect_timeout=connect_timeout, pool_size=pool_size)
-    if creds.kind == "access_key":
-        return _AcsClient(ak=creds.access_key_id, secret=creds.access_key_secret, **common)
-    credential = _sdk_credential(creds)
-    client = _AcsClient(credential=credential, **common)
-    # AcsClient lets ALIYUN_ACCESS_KEY_* in the environment silently replace a
-    # credential object; install the SDK's signer for *our* credential instead.
-    if isinstance(credential, StsTokenCredential):
-        client._signer = StsTokenSigner(credential)
-    elif isinstance(credential, RamRoleArnCredential):
-        client._signer = RamRoleArnSigner(credential, client._implementation_of_do_action)
-    else:
-        client._signer = EcsRamRoleSigner(credential)
-    return client
-
-
-def _map_server_exception(exc: ServerException) -> errors.FoasError:
-    code = str(exc.get_error_code() or "")
-    message = redact(str(exc.get_error_msg() or ""))
-    status = exc.get_http_status()
-    request_id = exc.get_request_id()
-    kwargs: dict[str, Any] = {"code": code or None, "http_status": status, "request_id": request_id}
-    if code == "SDK.UnknownServerError":
-        message = _summarise_non_json(message, status)
-    cls: type[errors.FoasError]
-    if status == 429 or code.startswith("Throttling") or code in ("ServiceUnavailable.Throttling",):
-        cls = errors.ThrottlingError
-    elif status is not None and status >= 500:
-        cls = errors.ServerError
-    elif code.startswith(_AUTH_CODES) or status in (401, 403):
-        cls = errors.AuthError
-    elif status == 404 or code.endswith(("NotExist", "NotFound")):
-        cls = errors.NotFoundError
-    else:
-        cls = errors.ParameterError
-    if code == "SDK.UnknownServerError":
-        kwargs["code"] = f"HTTP{status}"
-    return cls(message, **kwargs)
-
-
-def _summarise_non_json(message: str, status: Optional[int]) -> str:
-    body = message.removeprefix("ServerResponseBody: ")
-    body = body.removeprefix("b'").removeprefix('b"')
-    snippet = " ".join(body.split())[:120]
-    return f"HTTP {status} with a non-JSON body (a proxy or gateway page?): {snippet}"
-
-
-def _map_client_exception(exc: ClientException) -> errors.FoasError:
-    code = str(exc.get_error_code() or "")
-    message = redact(str(exc.get_error_msg() or ""))
-    if code == "SDK.HttpError":
-        if _BODY_TOO_LARGE in message:
-            return errors.MalformedResponseError(message[message.index(_BODY_TOO_LARGE):])
-        if _DEADLINE_PASSED in message:
-            return errors.NetworkError(message[message.index(_DEADLINE_PASSED):], code="Timeout")
-        lowered = message.lower()
-        kind = "Timeout" if "timed out" in lowered or "timeout" in lowered else "NetworkError"
-        return errors.NetworkError(message, code=kind)
-    if code in ("SDK.InvalidCredential",):
-        return errors.CredentialsNotFoundError(message, code=code)
-    if code.startswith("SDK.Invalid"):
-        return errors.InvalidInputError(message, code=code)
-    return errors.FoasError(message, code=code or None)
-
-
 class FoasClient:
-    """A reusable client: one AcsClient (and its connection pool) for many listings.
+    """A reusable client: one connection pool and one throttle budget for many listings.
 
-    Not picklable on purpose: the SDK client inside holds the secret in clear text.
+    Not picklable on purpose: the signer inside holds the secret in clear text.
     """
 
     def __init__(
@@ -337,27 +83,23 @@ class FoasClient:
         self.max_concurrency = max_concurrency
         self.retry_policy = retry_policy or RetryPolicy(max_attempts=max_attempts)
         self.credentials = resolve_credentials(credentials)
-        self._acs = _make_acs_client(self.credentials, self.region_id, self.timeout,
-                                     self.connect_timeout, max(10, max_concurrency))
-        adapter = _BoundedAdapter(max(10, max_concurrency), max_body_bytes,
-                                  self.timeout + self.connect_timeout)
-        self._acs.session.mount("https://", adapter)
-        self._acs.session.mount("http://", adapter)
-        # trust_env only makes requests look up ~/.netrc on every request, and a
-        # matching (or `default`) netrc entry would replace the signed
-        # Authorization header with Basic auth. Proxies are unaffected: the SDK
-        # reads HTTP(S)_PROXY itself and passes them explicitly.
-        self._acs.session.trust_env = False
+        pool_size = max(10, max_concurrency)
+        self._signer = SdkSigner(self.credentials, self.region_id, self.endpoint, self.timeout,
+                                 self.connect_timeout, pool_size)
+        self._transport: Transport = SdkSessionTransport(
+            self._signer, timeout=self.timeout, connect_timeout=self.connect_timeout,
+            pool_size=pool_size, max_body_bytes=max_body_bytes)
+        self.limiter = AdaptiveLimiter(max_concurrency)
 
     def __repr__(self) -> str:
         return (f"FoasClient(region_id={self.region_id!r}, endpoint={self.endpoint.url!r}, "
                 f"credentials={self.credentials!r})")
 
     def __reduce__(self) -> NoReturn:
-        raise TypeError("FoasClient is never pickled: its SDK client holds the secret")
+        raise TypeError("FoasClient is never pickled: its signer holds the secret")
 
     def close(self) -> None:
-        self._acs.session.close()
+        self._transport.close()
 
     def __enter__(self) -> FoasClient:
         return self
@@ -365,51 +107,44 @@ class FoasClient:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def _request(self, project_name: str, package_name: str, page_index: int,
-                 page_size: int) -> RoaRequest:
-        request = RoaRequest(PRODUCT, API_VERSION, ACTION, PRODUCT, method="GET",
-                             uri_pattern=URI_PATTERN)
-        request.set_path_params({
-            "projectName": encode_segment(project_name),
-            "packageName": encode_segment(package_name),
-        })
-        request.add_query_param("pageSize", str(page_size))
-        request.add_query_param("pageIndex", str(page_index))
-        request.add_query_param("RegionId", self.region_id)
-        request.set_protocol_type(self.endpoint.scheme)
-        request.set_endpoint(self.endpoint.url)
-        request.set_accept_format("JSON")
-        return request
+    def call_page(self, operation: Operation[P, T], path_values: Sequence[str], page_index: int,
+                  page_size: int) -> P:
+        """One signed request for one page, no retries: the building block paging retries."""
+        path = {name: encode_segment(value)
+                for name, value in zip(operation.path_params, path_values, strict=True)}
+        query = {operation.page_size_param: str(page_size),
+                 operation.page_index_param: str(page_index),
+                 "RegionId": self.region_id}
+        body = self._call(operation, path, query)
+        return operation.parse_page(body, page_index, page_size)
 
-    def fetch_page(self, project_name: str, package_name: str, page_index: int,
-                   page_size: int = DEFAULT_PAGE_SIZE) -> Page:
-        """One signed request, no retries: the building block the paginator retries."""
-        request = self._request(project_name, package_name, page_index, page_size)
+    def _call(self, operation: Operation[Any, Any], path: Mapping[str, str],
+              query: Mapping[str, str]) -> bytes:
         error: Optional[errors.FoasError] = None
         try:
-            body = self._acs.do_action_with_exception(request)
-        except ServerException as exc:
-            error = _map_server_exception(exc)
-        except ClientException as exc:
-            error = _map_client_exception(exc)
+            signed = self._signer.sign(
+                product=operation.product, version=operation.version, action=operation.action,
+                method=operation.method, uri_pattern=operation.uri_pattern, path_params=path,
+                query=query)
+            reply = self._transport.send(signed.method, signed.url, signed.headers)
+            if 200 <= reply.status < 300:
+                return reply.body
+            error = self._signer.error_for(reply, signed)
+        except OSError as exc:
+            error = error_for_no_answer(exc)
         except (IndexError, KeyError, AttributeError, TypeError, UnicodeDecodeError,
                 RecursionError) as exc:
-            # The SDK itself trips over some error bodies (e.g. a message without ':'), and
-            # json.loads of its own raises RecursionError on deeply nested JSON.
             error = errors.MalformedResponseError(
                 f"the SDK could not handle the response: {type(exc).__name__}: {redact(str(exc))}",
                 code="SDK.InternalError")
-        if error is not None:
-            # Raised outside the handler so the SDK's exception, whose text is not redacted
-            # (it may echo the STS token), is not kept as __context__.
-            raise error
-        try:
-            data = json.loads(body)
-        except (ValueError, TypeError, RecursionError) as exc:
-            snippet = " ".join(body[:80].decode("utf-8", "replace").split()) if body else ""
-            raise errors.MalformedResponseError(
-                f"response is not JSON ({type(exc).__name__}): {snippet!r}") from None
-        return Page.from_api(data, page_index)
+        # Raised outside the handlers so that no SDK or transport exception, whose text is
+        # not redacted, is kept as __context__.
+        raise error
+
+    def fetch_page(self, project_name: str, package_name: str, page_index: int,
+                   page_size: int = DEFAULT_PAGE_SIZE) -> Page:
+        """One page of GetRefPackageJob, no retries."""
+        return self.call_page(GET_REF_PACKAGE_JOB, (project_name, package_name), page_index, page_size)
 
     def list_ref_package_jobs(
         self,
@@ -430,13 +165,15 @@ class FoasClient:
             raise errors.InvalidInputError(f"committed_only must be a boolean, got {committed_only!r}")
         result = collect_all_pages(
             lambda index: self.fetch_page(project_name, package_name, index, page_size),
+            GET_REF_PACKAGE_JOB,
             self.retry_policy,
             max_concurrency=self.max_concurrency,
             max_pages=max_pages,
             progress=progress,
+            limiter=self.limiter,
         )
         jobs = tuple(
-            j for j in result.jobs
+            j for j in result.items
             if (job_type is None or j.job_type == job_type)
             and (not committed_only or j.is_committed is True)
         )

@@ -17,6 +17,7 @@ from functools import lru_cache
 from typing import Any, NoReturn, Optional
 
 from .errors import MalformedResponseError
+from .response import OBJECTS_PER_JOB, check_shape, loads_strict
 
 _STRING_FIELDS = {
     "api_type": "ApiType", "cluster_id": "ClusterId", "code": "Code", "creator": "Creator",
@@ -222,6 +223,22 @@ class Page:
     total_page: int
     jobs: tuple[Job, ...]
     request_id: Optional[str]
+
+    @classmethod
+    def from_body(cls, body: bytes, requested_index: int, requested_size: int) -> Page:
+        """A page from the raw response, held to the rules in `response`.
+
+        A page with more jobs than were asked for is malformed: kept, it would let
+        one response grow the listing's memory without bound.
+        """
+        data = loads_strict(body, max_objects=(requested_size + 2) * OBJECTS_PER_JOB)
+        check_shape(data)
+        page = cls.from_api(data, requested_index)
+        rid = page.request_id
+        if len(page.jobs) > requested_size:
+            _malformed(f"page {requested_index} holds {len(page.jobs)} jobs, more than the "
+                       f"{requested_size} requested", rid)
+        return page
 
     @classmethod
     def from_api(cls, body: Any, requested_index: int) -> Page:

@@ -8,85 +8,46 @@ from scratch before it is reported.
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
-from typing import Optional, TypeVar
+from typing import Generic, Optional, TypeVar
 
-from .errors import InconsistentListingError, ThrottlingError
-from .model import Job, Page
+from .errors import InconsistentListingError
+from .limiter import AdaptiveLimiter
+from .operation import Operation, PageLike
 from .retry import RetryPolicy, call_with_retries
 
+P = TypeVar("P", bound=PageLike)
 T = TypeVar("T")
 
 DEFAULT_MAX_CONCURRENCY = 8
 MAX_PAGES = 10_000
 MAX_GROWTH_ROUNDS = 3
 
-FetchOnce = Callable[[int], Page]
 Progress = Callable[[int, int], None]
 
 
-class AdaptiveLimiter:
-    """A concurrency limit that halves on throttling and creeps back up on success (AIMD)."""
-
-    def __init__(self, maximum: int, recover_after: int = 4) -> None:
-        self.maximum = maximum
-        self.limit = maximum
-        self._in_flight = 0
-        self._successes = 0
-        self._recover_after = recover_after
-        self._cond = threading.Condition()
-        self.throttle_events = 0
-        self.lowest_limit = maximum
-
-    def run(self, call: Callable[[], T]) -> T:
-        with self._cond:
-            while self._in_flight >= self.limit:
-                self._cond.wait()
-            self._in_flight += 1
-        throttled = False
-        try:
-            return call()
-        except ThrottlingError:
-            throttled = True
-            raise
-        finally:
-            with self._cond:
-                self._in_flight -= 1
-                if throttled:
-                    self.throttle_events += 1
-                    self.limit = max(1, self.limit // 2)
-                    self.lowest_limit = min(self.lowest_limit, self.limit)
-                    self._successes = 0
-                else:
-                    self._successes += 1
-                    if self._successes >= self._recover_after and self.limit < self.maximum:
-                        self.limit += 1
-                        self._successes = 0
-                self._cond.notify_all()
-
-
 @dataclass(frozen=True)
-class PagingResult:
-    jobs: tuple[Job, ...]
+class PagingResult(Generic[T]):
+    items: tuple[T, ...]
     server_total_count: int
     pages_fetched: int
     problem: Optional[str] = None
     hard_problem: bool = False
 
 
-class _Attempt:
+class _Attempt(Generic[P, T]):
     """One full read of all pages."""
 
-    def __init__(self, fetch: Callable[[int], Page], max_concurrency: int, max_pages: int,
-                 progress: Optional[Progress]) -> None:
+    def __init__(self, fetch: Callable[[int], P], operation: Operation[P, T], max_concurrency: int,
+                 max_pages: int, progress: Optional[Progress]) -> None:
         self.fetch = fetch
+        self.operation = operation
         self.max_concurrency = max_concurrency
         self.max_pages = max_pages
         self.progress = progress
-        self.pages: dict[int, Page] = {}
+        self.pages: dict[int, P] = {}
 
     def _report(self, total: int) -> None:
         if self.progress is not None:
@@ -101,7 +62,7 @@ class _Attempt:
         pool = ThreadPoolExecutor(max_workers=min(self.max_concurrency, len(indexes)),
                                   thread_name_prefix="foas-page")
         try:
-            futures: dict[Future[Page], int] = {pool.submit(self.fetch, i): i for i in indexes}
+            futures: dict[Future[P], int] = {pool.submit(self.fetch, i): i for i in indexes}
             pending = set(futures)
             while pending:
                 done, pending = wait(pending, return_when=FIRST_EXCEPTION)
@@ -111,7 +72,7 @@ class _Attempt:
         finally:
             pool.shutdown(wait=True, cancel_futures=True)
 
-    def run(self) -> PagingResult:
+    def run(self) -> PagingResult[T]:
         first = self.fetch(1)
         self.pages[1] = first
         total_page = first.total_page
@@ -133,26 +94,29 @@ class _Attempt:
             rounds += 1
         return self._assemble()
 
-    def _hard(self, problem: str) -> PagingResult:
+    def _hard(self, problem: str) -> PagingResult[T]:
         return PagingResult((), 0, len(self.pages), problem, hard_problem=True)
 
-    def _assemble(self) -> PagingResult:
+    def _assemble(self) -> PagingResult[T]:
         ordered = sorted(self.pages.items())
         server_total = ordered[-1][1].total_count
+        items_of, item_id = self.operation.items, self.operation.item_id
         seen: set[str] = set()
-        jobs: list[Job] = []
+        jobs: list[T] = []
         previous_ids: Optional[tuple[str, ...]] = None
         for index, page in ordered:
-            ids = tuple(j.job_id for j in page.jobs)
+            page_items: Sequence[T] = items_of(page)
+            ids = tuple(item_id(j) for j in page_items)
             if ids and ids == previous_ids:
                 return self._hard(f"page {index} repeats page {index - 1}")
             previous_ids = ids
-            for job in page.jobs:
-                if job.job_id not in seen:
-                    seen.add(job.job_id)
+            for job in page_items:
+                key = item_id(job)
+                if key not in seen:
+                    seen.add(key)
                     jobs.append(job)
         for index, page in ordered:
-            if not page.jobs and len(jobs) < server_total:
+            if not items_of(page) and len(jobs) < server_total:
                 return self._hard(f"page {index} is empty while only {len(jobs)} of "
                                   f"{server_total} jobs were read")
         problem = None
@@ -168,13 +132,15 @@ class _Attempt:
 
 
 def collect_all_pages(
-    fetch_once: FetchOnce,
+    fetch_once: Callable[[int], P],
+    operation: Operation[P, T],
     policy: RetryPolicy,
     *,
     max_concurrency: int = DEFAULT_MAX_CONCURRENCY,
     max_pages: int = MAX_PAGES,
     progress: Optional[Progress] = None,
-) -> PagingResult:
+    limiter: Optional[AdaptiveLimiter] = None,
+) -> PagingResult[T]:
     """Every page, retried per policy; a doubtful listing is re-read once.
 
     Raises InconsistentListingError when the paging itself is broken (pages
@@ -182,15 +148,15 @@ def collect_all_pages(
     row. A plain count mismatch twice in a row is returned with `problem` set,
     for the caller to show (list) or refuse on (deletion gates).
     """
-    limiter = AdaptiveLimiter(max_concurrency)
+    shared = limiter if limiter is not None else AdaptiveLimiter(max_concurrency)
 
-    def fetch(index: int) -> Page:
-        return call_with_retries(lambda: limiter.run(lambda: fetch_once(index)), policy)
+    def fetch(index: int) -> P:
+        return call_with_retries(lambda: shared.run(lambda: fetch_once(index)), policy)
 
-    result = _Attempt(fetch, max_concurrency, max_pages, progress).run()
+    result = _Attempt(fetch, operation, max_concurrency, max_pages, progress).run()
     if result.problem is None:
         return result
-    result = _Attempt(fetch, max_concurrency, max_pages, progress).run()
+    result = _Attempt(fetch, operation, max_concurrency, max_pages, progress).run()
     if result.hard_problem:
         raise InconsistentListingError(f"paging is inconsistent: {result.problem}")
     return result
