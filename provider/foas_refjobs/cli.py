@@ -19,6 +19,7 @@ from .errors import FoasError
 from .model import Job, JobList
 from .paging import DEFAULT_MAX_CONCURRENCY
 from .settings import JOB_TYPES
+from .verdict import filter_description
 
 EXIT_OK = 0
 EXIT_ERROR = 1
@@ -142,13 +143,15 @@ def _cmd_list(args: argparse.Namespace) -> int:
 
 def _cmd_check(args: argparse.Namespace) -> int:
     jobs = _fetch(args).require_consistent()
-    scope = "committed job" if args.committed_only else "job"
+    scope = " ".join([*(["committed"] if args.committed_only else []),
+                      *([args.job_type] if args.job_type else []), "job"])
     if not jobs.referenced:
         if args.format == "json":
             print(json.dumps({**jobs.to_dict(), "referenced": False}, ensure_ascii=False, indent=2))
         else:
+            applied = filter_description(args.job_type, args.committed_only)
             print(f"unreferenced: no {scope} in project {jobs.project_name} references "
-                  f"{jobs.package_name}")
+                  f"{jobs.package_name}" + (f" (filter: {applied})" if applied else ""))
         return EXIT_OK
     if args.format == "json":
         print(json.dumps({**jobs.to_dict(), "referenced": True}, ensure_ascii=False, indent=2))

@@ -12,7 +12,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any, NoReturn, Optional, TypeVar
 from urllib.parse import quote
 
-from . import errors
+from . import errors, verdict
 from ._sdk import SdkSessionTransport, SdkSigner
 from .limiter import AdaptiveLimiter
 from .model import JobList, Page
@@ -163,29 +163,17 @@ class FoasClient:
         job_type = validate_job_type(job_type)
         if not isinstance(committed_only, bool):
             raise errors.InvalidInputError(f"committed_only must be a boolean, got {committed_only!r}")
-        result = collect_all_pages(
-            lambda index: self.fetch_page(project_name, package_name, index, page_size),
-            GET_REF_PACKAGE_JOB,
-            self.retry_policy,
-            max_concurrency=self.max_concurrency,
-            max_pages=max_pages,
-            progress=progress,
-            limiter=self.limiter,
-        )
-        jobs = tuple(
-            j for j in result.items
-            if (job_type is None or j.job_type == job_type)
-            and (not committed_only or j.is_committed is True)
-        )
-        return JobList(
-            project_name=project_name,
-            package_name=package_name,
-            jobs=jobs,
-            server_total_count=result.server_total_count,
-            consistent=result.problem is None,
-            inconsistency=result.problem,
-            pages_fetched=result.pages_fetched,
-        )
+        return verdict.job_list(
+            lambda: collect_all_pages(
+                lambda index: self.fetch_page(project_name, package_name, index, page_size),
+                GET_REF_PACKAGE_JOB,
+                self.retry_policy,
+                max_concurrency=self.max_concurrency,
+                max_pages=max_pages,
+                progress=progress,
+                limiter=self.limiter,
+            ),
+            project_name, package_name, job_type=job_type, committed_only=committed_only)
 
 
 def list_ref_package_jobs(

@@ -118,7 +118,8 @@ def _listed(project_name: str, package_name: str, region_id: Optional[str],
     """The result's fields, from a listing with the program's settings."""
     options = program_settings().client_options(region_id=region_id, endpoint=endpoint)
     job_list = list_ref_package_jobs(project_name, package_name, job_type=job_type,
-                                     committed_only=bool(committed_only), **options)
+                                     committed_only=False if committed_only is None else committed_only,
+                                     **options)
     return {"id": f"{job_list.project_name}/{job_list.package_name}", **job_list.summary()}
 
 

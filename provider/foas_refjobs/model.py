@@ -294,7 +294,11 @@ class JobList:
     `total_count` counts the jobs in this list (after the job_type/committed
     filters); `server_total_count` is what the service last reported.
     `consistent` is False when the pages disagreed with TotalCount even after a
-    fresh re-list: fine to display, never to gate a deletion on.
+    fresh re-list, or when an empty result of several pages could not be
+    confirmed by a second listing with the same JobIds (`confirmations` counts
+    those extra listings): fine to display, never to gate a deletion on. A
+    non-empty result is not re-read: a job that moved between pages may be
+    missing from `jobs`, but `referenced` is certain.
     """
 
     project_name: str
@@ -304,6 +308,7 @@ class JobList:
     consistent: bool = True
     inconsistency: Optional[str] = None
     pages_fetched: int = 0
+    confirmations: int = 0
 
     @property
     def total_count(self) -> int:
