@@ -448,7 +448,7 @@ class Transport:
             raise
         except (u3.HTTPError, OSError, http.client.HTTPException, ValueError) as exc:
             self._discard(response)
-            error = _no_answer(exc, attempt.expired, deadline - started)
+            error = _no_answer(exc, attempt.expired, deadline - started, url)
             raise error from None
         finally:
             _current.attempt = None
@@ -503,8 +503,39 @@ def _text(exc: BaseException) -> str:
     return text[:_MAX_TEXT]
 
 
-def _no_answer(exc: BaseException, expired: bool, budget: float) -> errors.FoasError:
+# OpenSSL's reasons when the peer answers a ClientHello with plain HTTP ("HTTP/1.1 400 ...").
+_PLAIN_HTTP_REASONS = ("WRONG_VERSION_NUMBER", "RECORD_LAYER_FAILURE", "PACKET_LENGTH_TOO_LONG",
+                       "HTTP_REQUEST")
+
+
+def _answered_tls_in_plain_http(exc: BaseException) -> bool:
+    seen: set[int] = set()
+    pending: list[BaseException] = [exc]
+    while pending:
+        current = pending.pop()
+        if id(current) in seen:
+            continue
+        seen.add(id(current))
+        if isinstance(current, ssl.SSLError) and current.reason in _PLAIN_HTTP_REASONS:
+            return True
+        pending += [e for e in (current.__cause__, current.__context__) if e is not None]
+        pending += [a for a in current.args if isinstance(a, BaseException)]
+        reason = getattr(current, "reason", None)
+        if isinstance(reason, BaseException):
+            pending.append(reason)
+    upper = str(exc).upper()
+    return any(f"[SSL: {reason}]" in upper for reason in _PLAIN_HTTP_REASONS)
+
+
+def _no_answer(exc: BaseException, expired: bool, budget: float,
+               url: Optional[str] = None) -> errors.FoasError:
     """The one mapping from what urllib3/http.client/the socket raised to our errors."""
+    parts = urlsplit(url) if url else None
+    if parts is not None and parts.scheme == "https" and _answered_tls_in_plain_http(exc):
+        return errors.NetworkError(
+            f"{parts.netloc} answered the TLS handshake in plain HTTP; for a plain-HTTP server "
+            f"(such as the emulator) write the endpoint as http://{parts.netloc}",
+            code=errors.PLAIN_HTTP_SERVER)
     if expired:
         return errors.NetworkError(f"response took longer than {budget:.3g}s "
                                    "(connect, headers and body together)", code="Timeout")
