@@ -117,9 +117,9 @@ class FoasClient:
         """One signed request for one page, no retries: the building block paging retries."""
         path = {name: encode_segment(value)
                 for name, value in zip(operation.path_params, path_values, strict=True)}
+        # RegionId is added by the SDK's signer, as for the official request classes.
         query = {operation.page_size_param: str(page_size),
-                 operation.page_index_param: str(page_index),
-                 "RegionId": self.region_id}
+                 operation.page_index_param: str(page_index)}
         body = self._call(operation, path, query, deadline)
         return operation.parse_page(body, page_index, page_size)
 
