@@ -78,9 +78,10 @@ def _listing_options(parser: argparse.ArgumentParser, format_help: str) -> None:
     parser.add_argument("--project", required=True, help="foas project name")
     parser.add_argument("--package", required=True, help="jar package name, e.g. udf.jar")
     parser.add_argument("--region", help="region id (default: ALIBABA_CLOUD_REGION_ID, "
-                        "ALICLOUD_REGION, else cn-hangzhou)")
+                        "ALICLOUD_REGION, the aliyun CLI profile's region_id, else cn-hangzhou)")
     parser.add_argument("--endpoint", help="host, host:port or http(s)://host:port "
-                        "(default: the foas endpoint of the region, over HTTPS)")
+                        "(default: ALIBABA_CLOUD_FOAS_ENDPOINT, else the foas endpoint of the "
+                        "region, over HTTPS)")
     parser.add_argument("--page-size", type=int, default=DEFAULT_PAGE_SIZE,
                         help=f"jobs per request, 1-100 (default {DEFAULT_PAGE_SIZE})")
     parser.add_argument("--job-type", choices=JOB_TYPES, type=str.upper,
@@ -95,7 +96,8 @@ def _listing_options(parser: argparse.ArgumentParser, format_help: str) -> None:
                         help=f"pages fetched at once (default {DEFAULT_MAX_CONCURRENCY}; "
                         "1 = sequential)")
     parser.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT,
-                        help=f"read timeout per request in seconds (default {DEFAULT_TIMEOUT:g})")
+                        help="seconds one request may take, connect, headers and body together "
+                        f"(default {DEFAULT_TIMEOUT:g})")
 
 
 def build_parser() -> argparse.ArgumentParser:

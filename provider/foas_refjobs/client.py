@@ -15,7 +15,7 @@ from urllib.parse import quote
 
 from . import errors, verdict
 from ._sdk import SdkSigner
-from .credentials import CredentialSource, resolve_source
+from .credentials import CredentialSource, resolve_region_id, resolve_source
 from .limiter import AdaptiveLimiter
 from .model import JobList, Page
 from .operation import GET_REF_PACKAGE_JOB, Operation, PageLike
@@ -26,9 +26,7 @@ from .sending import Transport
 from .settings import (
     Credentials,
     Endpoint,
-    default_endpoint,
-    parse_endpoint,
-    resolve_region,
+    resolve_endpoint,
     validate_job_type,
     validate_name,
     validate_page_size,
@@ -75,10 +73,8 @@ class FoasClient:
         retry_policy: Optional[RetryPolicy] = None,
         max_body_bytes: int = MAX_BODY_BYTES,
     ) -> None:
-        self.region_id = resolve_region(region_id)
-        self.endpoint: Endpoint = (
-            parse_endpoint(endpoint) if endpoint is not None else default_endpoint(self.region_id)
-        )
+        self.region_id = resolve_region_id(region_id)
+        self.endpoint: Endpoint = resolve_endpoint(endpoint, self.region_id)
         self.timeout = validate_positive("timeout", timeout)
         self.connect_timeout = validate_positive("connect_timeout", connect_timeout)
         if isinstance(max_concurrency, bool) or not isinstance(max_concurrency, int) \
