@@ -18,6 +18,7 @@ from .client import DEFAULT_PAGE_SIZE, DEFAULT_TIMEOUT, list_ref_package_jobs
 from .errors import FoasError
 from .model import Job, JobList
 from .paging import DEFAULT_MAX_CONCURRENCY
+from .redaction import redact_tree, safe_text
 from .settings import JOB_TYPES
 from .verdict import filter_description
 
@@ -52,6 +53,20 @@ def _listing_options(parser: argparse.ArgumentParser) -> None:
                         help=f"read timeout per request in seconds (default {DEFAULT_TIMEOUT:g})")
 
 
+def _port(text: str) -> int:
+    value = int(text)
+    if not 0 <= value <= 65535:
+        raise argparse.ArgumentTypeError(f"port must be 0..65535, got {value}")
+    return value
+
+
+def _milliseconds(text: str) -> float:
+    value = float(text)
+    if not 0 <= value <= 3_600_000:
+        raise argparse.ArgumentTypeError(f"must be 0..3600000 ms, got {text}")
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="foas-refjobs", description="Which Realtime Compute (foas) jobs "
                      "reference a jar package? Credentials come from ALIBABA_CLOUD_ACCESS_KEY_ID/"
@@ -69,9 +84,9 @@ def build_parser() -> argparse.ArgumentParser:
     emu = sub.add_parser("emulator", help="run the local FOAS emulator in the foreground",
                          description="Serve GetRefPackageJob locally, verifying signatures.")
     emu.add_argument("--host", default="127.0.0.1")
-    emu.add_argument("--port", type=int, default=8400, help="0 picks a free port")
+    emu.add_argument("--port", type=_port, default=8400, help="0 picks a free port")
     emu.add_argument("--data", help="JSON data file (default: the shipped demo data set)")
-    emu.add_argument("--latency-ms", type=float, default=0.0, help="added to every request")
+    emu.add_argument("--latency-ms", type=_milliseconds, default=0.0, help="added to every request")
     emu.add_argument("--verbose", action="store_true", help="log every request to stderr")
     return parser
 
@@ -108,10 +123,16 @@ def _fetch(args: argparse.Namespace) -> JobList:
             progress.finish()
 
 
-def _when(ms: Optional[int]) -> str:
+def _when(job: Job) -> str:
+    ms = job.modify_time
     if ms is None:
         return "-"
-    return datetime.fromtimestamp(ms / 1000, tz=timezone.utc).strftime("%Y-%m-%d %H:%M")
+    try:
+        return datetime.fromtimestamp(ms / 1000, tz=timezone.utc).strftime("%Y-%m-%d %H:%M")
+    except (OverflowError, ValueError, OSError):
+        raise FoasError(f"job {safe_text(job.job_id)} has ModifyTime {str(ms)[:40]}, which is not a "
+                        "date the table can show; --format json prints it as sent",
+                        code="UnrenderableValue") from None
 
 
 def _committed(job: Job) -> str:
@@ -120,8 +141,9 @@ def _committed(job: Job) -> str:
 
 def render_table(jobs: JobList) -> str:
     header = ("JOB_ID", "JOB_NAME", "TYPE", "API", "COMMITTED", "ENGINE", "MODIFIED (UTC)")
-    rows = [(j.job_id, j.job_name or "-", j.job_type or "-", j.api_type or "-", _committed(j),
-             j.engine_version or "-", _when(j.modify_time)) for j in jobs.jobs]
+    rows = [(safe_text(j.job_id), safe_text(j.job_name or "-"), safe_text(j.job_type or "-"),
+             safe_text(j.api_type or "-"), _committed(j), safe_text(j.engine_version or "-"), _when(j))
+            for j in jobs.jobs]
     widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
     lines = ["  ".join(str(c).ljust(w) for c, w in zip(r, widths, strict=True)).rstrip()
              for r in [header, *rows]]
@@ -135,10 +157,20 @@ def _cmd_list(args: argparse.Namespace) -> int:
     if not jobs.consistent:
         print(f"warning: {jobs.inconsistency} (listing may be incomplete)", file=sys.stderr)
     if args.format == "json":
-        print(json.dumps(jobs.to_dict(), ensure_ascii=False, indent=2))
+        _emit(_json(jobs.to_dict()))
     else:
-        print(render_table(jobs))
+        _emit(render_table(jobs))
     return EXIT_OK
+
+
+def _json(value: Any) -> str:
+    return json.dumps(redact_tree(value), ensure_ascii=False, indent=2)
+
+
+def _emit(text: str) -> None:
+    """One write of the whole output: text that cannot be encoded fails before any of it is printed."""
+    sys.stdout.write(text + "\n")
+    sys.stdout.flush()
 
 
 def _cmd_check(args: argparse.Namespace) -> int:
@@ -147,19 +179,20 @@ def _cmd_check(args: argparse.Namespace) -> int:
                       *([args.job_type] if args.job_type else []), "job"])
     if not jobs.referenced:
         if args.format == "json":
-            print(json.dumps({**jobs.to_dict(), "referenced": False}, ensure_ascii=False, indent=2))
+            _emit(_json({**jobs.to_dict(), "referenced": False}))
         else:
             applied = filter_description(args.job_type, args.committed_only)
-            print(f"unreferenced: no {scope} in project {jobs.project_name} references "
+            _emit(f"unreferenced: no {scope} in project {jobs.project_name} references "
                   f"{jobs.package_name}" + (f" (filter: {applied})" if applied else ""))
         return EXIT_OK
     if args.format == "json":
-        print(json.dumps({**jobs.to_dict(), "referenced": True}, ensure_ascii=False, indent=2))
+        _emit(_json({**jobs.to_dict(), "referenced": True}))
     else:
-        print(f"referenced: {jobs.total_count} {scope}(s) in project {jobs.project_name} "
-              f"reference {jobs.package_name}:")
-        for job in jobs.jobs:
-            print(f"  {job.job_name or '-'} ({job.job_id}) committed={_committed(job)}")
+        lines = [f"referenced: {jobs.total_count} {scope}(s) in project {jobs.project_name} "
+                 f"reference {jobs.package_name}:"]
+        lines += [f"  {safe_text(job.job_name or '-')} ({safe_text(job.job_id)}) "
+                  f"committed={_committed(job)}" for job in jobs.jobs]
+        _emit("\n".join(lines))
     return EXIT_REFERENCED
 
 
@@ -200,13 +233,27 @@ def main(argv: Optional[list[str]] = None) -> int:
     try:
         return commands[args.command](args)
     except FoasError as exc:
-        print(f"error: {exc.one_line()}", file=sys.stderr)
-        return EXIT_ERROR
+        _error(exc.one_line())
     except KeyboardInterrupt:
-        print("error: interrupted", file=sys.stderr)
-        return EXIT_ERROR
+        _error("interrupted")
     except BrokenPipeError:
-        return EXIT_ERROR
+        pass
+    except UnicodeEncodeError as exc:
+        _error(f"the output cannot be encoded as {exc.encoding} (a name holds {exc.object[exc.start]!r}); "
+               "set PYTHONIOENCODING=utf-8")
+    except MemoryError:
+        _error("out of memory while listing; nothing was decided")
+    except Exception as exc:  # noqa: BLE001 - a gate prints one line and exits 1, never a traceback
+        _error(f"internal error: {type(exc).__name__}: {safe_text(str(exc))[:500]}")
+    return EXIT_ERROR
+
+
+def _error(text: str) -> None:
+    """One line on stderr, whatever stderr can encode."""
+    encoding = getattr(sys.stderr, "encoding", None) or "utf-8"
+    line = f"error: {text}".replace("\n", "\\n")
+    sys.stderr.write(line.encode(encoding, "backslashreplace").decode(encoding, "replace") + "\n")
+    sys.stderr.flush()
 
 
 if __name__ == "__main__":
