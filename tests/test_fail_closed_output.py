@@ -19,7 +19,7 @@ import pytest
 
 from foas_refjobs import Credentials, FoasClient, FoasError
 from foas_refjobs.cli import main
-MAX_MESSAGE_CHARS = 4000  # errors.MAX_MESSAGE_CHARS
+from foas_refjobs.errors import MAX_MESSAGE_CHARS
 from hostile_server import HostileServer, Reply, job, page_body
 
 PROJECT, PACKAGE = "proj", "udf.jar"
