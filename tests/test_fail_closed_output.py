@@ -95,7 +95,7 @@ def _cli_subprocess(args: list[str], *, env_extra: dict[str, str],
 def test_port_out_of_range_is_a_one_line_error() -> None:
     done = _cli_subprocess(["emulator", "--port", "70000"], env_extra={})
     _one_line_error(done.returncode, done.stdout, done.stderr)
-    assert "port must be 0..65535" in done.stderr
+    assert "--port must be 0..65535" in done.stderr
 
 
 def test_stdout_that_cannot_encode_a_name(hostile_server: HostileServer) -> None:
