@@ -1,7 +1,8 @@
-"""`foas-refjobs`: list the jobs that reference a jar, gate on it, or run the emulator.
+"""`foas-refjobs`: list the jobs that reference one or many jars, gate on them, or run the emulator.
 
 Imports neither pulumi nor grpc, so a shell gate pays only for the SDK.
-Exit codes: 0 success / unreferenced, 3 referenced (check-unreferenced), 1 any error.
+Exit codes: 0 success / every jar unreferenced, 3 some jar referenced (check-unreferenced),
+1 any error (with several jars: an error for any one of them, even if another is referenced).
 """
 
 from __future__ import annotations
@@ -14,11 +15,12 @@ from datetime import datetime, timezone
 from typing import Any, NoReturn, Optional, TextIO
 
 from . import __version__
-from .client import DEFAULT_PAGE_SIZE, DEFAULT_TIMEOUT, list_ref_package_jobs
-from .errors import FoasError
+from .client import FoasClient
+from .errors import FoasError, InvalidInputError
 from .model import Job, JobList
-from .paging import DEFAULT_MAX_CONCURRENCY
-from .settings import JOB_TYPES
+from .options import DEFAULT_MAX_CONCURRENCY, DEFAULT_TIMEOUT, ClientOptions
+from .query import JOB_TYPES, MAX_PAGE_SIZE, Query
+from .results import ManyJobLists
 
 EXIT_OK = 0
 EXIT_ERROR = 1
@@ -32,13 +34,18 @@ class _Parser(argparse.ArgumentParser):
 
 def _listing_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--project", required=True, help="foas project name")
-    parser.add_argument("--package", required=True, help="jar package name, e.g. udf.jar")
+    parser.add_argument("--package", action="append", default=[], metavar="NAME",
+                        help="jar package name, e.g. udf.jar; repeat for several jars")
+    parser.add_argument("--packages-from", metavar="FILE",
+                        help="read more package names from FILE ('-' for stdin), one per line; "
+                        "blank lines and lines starting with # are skipped")
     parser.add_argument("--region", help="region id (default: ALIBABA_CLOUD_REGION_ID, "
                         "ALICLOUD_REGION, else cn-hangzhou)")
     parser.add_argument("--endpoint", help="host, host:port or http(s)://host:port "
                         "(default: the foas endpoint of the region, over HTTPS)")
-    parser.add_argument("--page-size", type=int, default=DEFAULT_PAGE_SIZE,
-                        help=f"jobs per request, 1-100 (default {DEFAULT_PAGE_SIZE})")
+    parser.add_argument("--page-size", type=int, default=None,
+                        help=f"jobs per request, 1-{MAX_PAGE_SIZE} (default: the largest the "
+                        "service accepts, found at run time)")
     parser.add_argument("--job-type", choices=JOB_TYPES, type=str.upper,
                         help="only jobs of this type")
     parser.add_argument("--committed-only", action="store_true",
@@ -78,13 +85,14 @@ def build_parser() -> argparse.ArgumentParser:
 class _Progress:
     """Pages fetched / total on stderr, only when a person is watching."""
 
-    def __init__(self, stream: TextIO) -> None:
+    def __init__(self, stream: TextIO, unit: str = "pages") -> None:
         self.stream = stream
+        self.unit = unit
         self.shown = False
 
     def __call__(self, done: int, total: int) -> None:
         if total > 1:
-            self.stream.write(f"\rfetched {done}/{total} pages")
+            self.stream.write(f"\rfetched {done}/{total} {self.unit}")
             self.stream.flush()
             self.shown = True
 
@@ -94,14 +102,50 @@ class _Progress:
             self.stream.flush()
 
 
-def _fetch(args: argparse.Namespace) -> JobList:
+def _package_names(args: argparse.Namespace) -> list[str]:
+    names = list(args.package)
+    source = args.packages_from
+    if source is not None:
+        try:
+            if source == "-":
+                lines = sys.stdin.read().splitlines()
+            else:
+                with open(source, encoding="utf-8") as handle:
+                    lines = handle.read().splitlines()
+        except (OSError, UnicodeDecodeError) as exc:
+            raise InvalidInputError(f"cannot read --packages-from {source}: "
+                                    f"{getattr(exc, 'strerror', None) or type(exc).__name__}") from None
+        names += [line.strip() for line in lines if line.strip() and not line.lstrip().startswith("#")]
+    if not names:
+        raise InvalidInputError("give at least one --package (or --packages-from FILE)")
+    return names
+
+
+def _query(args: argparse.Namespace) -> Query:
+    return Query(args.project, tuple(_package_names(args)), job_type=args.job_type,
+                 committed_only=args.committed_only, page_size=args.page_size)
+
+
+def _client(args: argparse.Namespace) -> FoasClient:
+    return FoasClient(ClientOptions(region_id=args.region, endpoint=args.endpoint,
+                                    timeout=args.timeout, max_concurrency=args.max_concurrency))
+
+
+def _fetch(args: argparse.Namespace, query: Query) -> JobList:
     progress = _Progress(sys.stderr) if sys.stderr.isatty() else None
     try:
-        return list_ref_package_jobs(
-            args.project, args.package, region_id=args.region, endpoint=args.endpoint,
-            page_size=args.page_size, job_type=args.job_type, committed_only=args.committed_only,
-            max_concurrency=args.max_concurrency, timeout=args.timeout, progress=progress,
-        )
+        with _client(args) as client:
+            return client.list(query, progress=progress)
+    finally:
+        if progress is not None:
+            progress.finish()
+
+
+def _fetch_many(args: argparse.Namespace, query: Query) -> ManyJobLists:
+    progress = _Progress(sys.stderr, "jars") if sys.stderr.isatty() else None
+    try:
+        with _client(args) as client:
+            return client.list_many(query, progress=progress)
     finally:
         if progress is not None:
             progress.finish()
@@ -130,7 +174,10 @@ def render_table(jobs: JobList) -> str:
 
 
 def _cmd_list(args: argparse.Namespace) -> int:
-    jobs = _fetch(args)
+    query = _query(args)
+    if len(query.package_names) > 1:
+        return _list_many(args, query)
+    jobs = _fetch(args, query)
     if not jobs.consistent:
         print(f"warning: {jobs.inconsistency} (listing may be incomplete)", file=sys.stderr)
     if args.format == "json":
@@ -140,8 +187,32 @@ def _cmd_list(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _list_many(args: argparse.Namespace, query: Query) -> int:
+    many = _fetch_many(args, query)
+    for outcome in many:
+        if outcome.jobs is not None and not outcome.jobs.consistent:
+            print(f"warning: {outcome.package_name}: {outcome.jobs.inconsistency} "
+                  "(listing may be incomplete)", file=sys.stderr)
+        elif outcome.error is not None:
+            print(f"error: {outcome.package_name}: {outcome.error.one_line()}", file=sys.stderr)
+    if args.format == "json":
+        packages = [{**o.jobs.to_dict(), "consistent": o.jobs.consistent} if o.jobs is not None
+                    else {"project_name": query.project_name, "package_name": o.package_name,
+                          "error": o.detail, "error_code": o.error.code if o.error else None}
+                    for o in many]
+        print(json.dumps({"project_name": query.project_name, "packages": packages},
+                         ensure_ascii=False, indent=2))
+    else:
+        print("\n\n".join(render_table(o.jobs) if o.jobs is not None
+                          else f"{o.package_name}: error: {o.detail}" for o in many))
+    return EXIT_ERROR if any(o.error is not None for o in many) else EXIT_OK
+
+
 def _cmd_check(args: argparse.Namespace) -> int:
-    jobs = _fetch(args).require_consistent()
+    query = _query(args)
+    if len(query.package_names) > 1:
+        return _check_many(args, query)
+    jobs = _fetch(args, query).require_consistent()
     scope = "committed job" if args.committed_only else "job"
     if not jobs.referenced:
         if args.format == "json":
@@ -158,6 +229,46 @@ def _cmd_check(args: argparse.Namespace) -> int:
         for job in jobs.jobs:
             print(f"  {job.job_name or '-'} ({job.job_id}) committed={_committed(job)}")
     return EXIT_REFERENCED
+
+
+def many_exit_code(many: ManyJobLists) -> int:
+    """0 only if every jar is unreferenced; 1 if any jar could not be decided; else 3."""
+    if many.failed:
+        return EXIT_ERROR
+    return EXIT_REFERENCED if many.referenced else EXIT_OK
+
+
+def render_verdicts(many: ManyJobLists, scope: str) -> str:
+    header = ("PACKAGE", "VERDICT", "JOBS", "DETAIL")
+    rows = []
+    for o in many:
+        count = str(o.jobs.total_count) if o.jobs is not None and o.verdict != "error" else "-"
+        if o.verdict == "referenced" and o.jobs is not None:
+            names = ", ".join(f"{j.job_name or '-'} ({j.job_id})" for j in o.jobs.jobs[:3])
+            more = f", ... {o.jobs.total_count - 3} more" if o.jobs.total_count > 3 else ""
+            detail = names + more
+        elif o.verdict == "error":
+            detail = o.detail
+        else:
+            detail = ""
+        rows.append((o.package_name, o.verdict, count, detail))
+    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header) - 1)]
+    lines = ["  ".join([*(c.ljust(w) for c, w in zip(r[:-1], widths, strict=True)), r[-1]]).rstrip()
+             for r in [header, *rows]]
+    lines.append(f"{len(many.unreferenced)} of {len(many)} jars unreferenced (no {scope} in project "
+                 f"{many.project_name} references them), {len(many.referenced)} referenced, "
+                 f"{len(many.failed)} undecided (error)")
+    return "\n".join(lines)
+
+
+def _check_many(args: argparse.Namespace, query: Query) -> int:
+    many = _fetch_many(args, query)
+    code = many_exit_code(many)
+    if args.format == "json":
+        print(json.dumps({**many.to_dict(), "exit_code": code}, ensure_ascii=False, indent=2))
+    else:
+        print(render_verdicts(many, "committed job" if args.committed_only else "job"))
+    return code
 
 
 def _cmd_emulator(args: argparse.Namespace) -> int:
@@ -192,7 +303,10 @@ def _cmd_emulator(args: argparse.Namespace) -> int:
 
 
 def main(argv: Optional[list[str]] = None) -> int:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command != "emulator" and not args.package and args.packages_from is None:
+        parser.error("the following arguments are required: --package (or --packages-from)")
     commands = {"list": _cmd_list, "check-unreferenced": _cmd_check, "emulator": _cmd_emulator}
     try:
         return commands[args.command](args)

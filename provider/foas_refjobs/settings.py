@@ -1,4 +1,4 @@
-"""Where region, endpoint and credentials come from, and what counts as valid input.
+"""Where region, endpoint and credentials come from, and which values of them are valid.
 
 Everything here runs before the first network call, so a typo fails in
 microseconds with a one-line message instead of as a signature error later.
@@ -21,10 +21,6 @@ from .errors import CredentialsNotFoundError, InvalidInputError
 from .redaction import register_secret
 
 DEFAULT_REGION = "cn-hangzhou"
-MAX_NAME_LENGTH = 255
-MIN_PAGE_SIZE = 1
-MAX_PAGE_SIZE = 100
-JOB_TYPES = ("FLINK_STREAM", "FLINK_BATCH")
 
 _REGION_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 _LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
@@ -62,38 +58,6 @@ ENDPOINT_MAP: dict[str, str] = {
 
 def _invalid(message: str) -> NoReturn:
     raise InvalidInputError(message)
-
-
-def validate_name(kind: str, value: object) -> str:
-    """Return the name unchanged, or raise: it goes into the URL path as one segment."""
-    if not isinstance(value, str):
-        _invalid(f"{kind} must be a string, got {type(value).__name__}")
-    if not value.strip():
-        _invalid(f"{kind} must not be empty or whitespace")
-    if len(value) > MAX_NAME_LENGTH:
-        _invalid(f"{kind} is {len(value)} characters long; the limit is {MAX_NAME_LENGTH}")
-    if value in (".", ".."):
-        _invalid(f"{kind} {value!r} is a dot segment and cannot name a {kind.split('_')[0]}")
-    for ch in value:
-        if unicodedata.category(ch) in ("Cc", "Cs"):
-            _invalid(f"{kind} contains the control character U+{ord(ch):04X}")
-    return value
-
-
-def validate_page_size(value: object) -> int:
-    if isinstance(value, bool) or not isinstance(value, int):
-        _invalid(f"page_size must be an integer, got {value!r}")
-    if not MIN_PAGE_SIZE <= value <= MAX_PAGE_SIZE:
-        _invalid(f"page_size must be between {MIN_PAGE_SIZE} and {MAX_PAGE_SIZE}, got {value}")
-    return value
-
-
-def validate_job_type(value: object) -> Optional[str]:
-    if value is None:
-        return None
-    if not isinstance(value, str) or value.upper() not in JOB_TYPES:
-        _invalid(f"job_type must be one of {', '.join(JOB_TYPES)}, got {value!r}")
-    return value.upper()
 
 
 def validate_positive(name: str, value: object, *, allow_zero: bool = False) -> float:
