@@ -274,7 +274,8 @@ class FoasClient:
             if progress is not None:
                 progress(done, len(names))
 
-        width = min(len(names), 2 * self.options.max_concurrency)
+        concurrency = self.options.max_concurrency
+        width = 1 if concurrency <= 1 else min(len(names), 2 * concurrency)
         if width <= 1:
             for name in names:
                 one(name)
@@ -322,10 +323,3 @@ def list_ref_package_jobs(
                       committed_only=committed_only, page_size=page_size)
     with FoasClient(options, **settings) as client:
         return client.list(query, progress=progress)
-
-
-def list_many_packages(query: Query, *, options: Optional[ClientOptions] = None,
-                       **settings: Any) -> ManyJobLists:
-    """`FoasClient(...).list_many(query)` for one-off use."""
-    with FoasClient(options, **settings) as client:
-        return client.list_many(query)
