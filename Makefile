@@ -8,7 +8,8 @@ PIP    := $(PY) -m pip install --quiet --disable-pip-version-check
 MARK_NOT_A_PLUGIN = ln -sfn "$(CURDIR)/provider/pulumi_foas_refjobs" \
 	"$$($(PY) -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')/pulumi_foas_refjobs"
 
-.PHONY: demo test lint typecheck unit bench soak clean
+.PHONY: demo test lint typecheck unit bench soak dist-check clean engine engine-if-available bench-pulumi \
+	sdk-matrix
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
@@ -30,12 +31,12 @@ demo: $(VENV)/.demo-installed
 	bash examples/demo.sh
 
 lint: $(VENV)/.test-installed
-	$(VENV)/bin/ruff check provider tests examples benchmarks
+	$(VENV)/bin/ruff check provider tests examples benchmarks tools
 
 typecheck: $(VENV)/.test-installed
 	$(VENV)/bin/mypy
 
-unit: $(VENV)/.test-installed
+unit: $(VENV)/.test-installed engine-if-available
 	$(VENV)/bin/pytest
 
 test: lint typecheck unit
@@ -43,8 +44,26 @@ test: lint typecheck unit
 bench: $(VENV)/.bench-installed
 	$(PY) benchmarks/bench_listing.py
 
+# Release artifacts as CI checks them: build + twine check, sdist contents and its own tests,
+# the wheel alone in a fresh virtualenv (see tools/check_release.py).
+dist-check: $(VENV)/.test-installed
+	$(PYTHON) tools/check_release.py --test-python $(PY)
+
 soak: $(VENV)/.test-installed
 	FOAS_SOAK=large $(VENV)/bin/pytest tests -k soak
+
+# The pulumi CLI from its Go modules into .tools/bin (nothing to do when current, or when a
+# `pulumi` is on PATH), plus the dynamic-provider plugin script. See docs/pulumi.md.
+engine:
+	@bash tools/build-engine.sh
+
+# For `make test`: the real-engine suite (tests/engine) runs whenever Go or a pulumi binary exists.
+engine-if-available:
+	@if command -v pulumi >/dev/null 2>&1 || command -v go >/dev/null 2>&1 || [ -x .tools/bin/pulumi ]; then \
+		bash tools/build-engine.sh; \
+	else \
+		echo "real-engine suite skipped: neither Go nor a pulumi binary is available (make engine needs Go)"; \
+	fi
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis

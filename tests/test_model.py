@@ -15,6 +15,9 @@ from foas_refjobs.emulator.datagen import generate_job
 from foas_refjobs.model import Page, parse_properties, split_packages
 
 DATA = Path(__file__).parent / "data"
+# Verbatim excerpts of the API reference, shipped so the sample checks run in every checkout.
+REFERENCE_EXCERPT = DATA / "GetRefPackageJob.reference.md"
+# The full reference, present only next to the team's checkouts: proves the excerpt verbatim.
 REFERENCE = Path(__file__).resolve().parents[2] / "shared" / "api" / "GetRefPackageJob.md"
 
 # The Job fields of the reference's response table, in its order (PascalCase, as sent).
@@ -65,13 +68,33 @@ def minimal_body(jobs) -> dict:
             "RequestId": "RID-1", "Jobs": jobs}
 
 
-def test_fixture_is_the_reference_sample_verbatim():
-    if not REFERENCE.is_file():
-        pytest.skip("the API reference is not next to this checkout")
-    text = REFERENCE.read_text(encoding="utf-8").split("`JSON` 格式", 1)[1]
-    block = re.search(r"```\n(.*?)\n```", text, re.S)
+def _reference_json_sample(text: str) -> dict:
+    block = re.search(r"```\n(.*?)\n```", text.split("`JSON` 格式", 1)[1], re.S)
     assert block is not None
-    assert json.loads(block.group(1)) == json.loads((DATA / "sample_response.json").read_text("utf-8"))
+    return json.loads(block.group(1))
+
+
+def _reference_job_fields(text: str) -> tuple[str, ...]:
+    table = re.split(r"^\|Job\|.*$", text, maxsplit=1, flags=re.M)[1].split("|PageIndex|", 1)[0]
+    return tuple(re.findall(r"^\|([A-Za-z]+)\|", table, re.M))
+
+
+def test_fixture_is_the_reference_sample_verbatim(sample):
+    assert _reference_json_sample(REFERENCE_EXCERPT.read_text(encoding="utf-8")) == sample
+
+
+def test_documented_job_fields_are_the_reference_table():
+    assert _reference_job_fields(REFERENCE_EXCERPT.read_text(encoding="utf-8")) == DOCUMENTED_JOB_FIELDS
+
+
+def test_reference_excerpt_is_verbatim():
+    if not REFERENCE.is_file():
+        pytest.skip("the full API reference is not next to this checkout (the excerpt tests still ran)")
+    reference = REFERENCE.read_text(encoding="utf-8")
+    excerpt = REFERENCE_EXCERPT.read_text(encoding="utf-8").split("-->\n\n", 1)[1]
+    for section in excerpt.split("\n\n`JSON` 格式"):
+        assert section.strip() in reference
+    assert "`JSON` 格式" + excerpt.split("`JSON` 格式", 1)[1].rstrip("\n") in reference
 
 
 def test_sample_page_fields(sample):

@@ -117,9 +117,10 @@ BAD_RESPONSES: list[tuple[str, str, dict[str, Any], type[FoasError], Optional[st
     ("json-null", "raw_body", {"params": {"body": "null"}}, MalformedResponseError, None, 1),
     ("json-array", "raw_body", {"params": {"body": "[]"}}, MalformedResponseError, None, 1),
     ("json-string", "raw_body", {"params": {"body": '"ok"'}}, MalformedResponseError, None, 1),
+    # A 2xx that names an error is that error (issue 9), retried like any InternalError.
     ("error-shape-200", "raw_body", {"params": {"body": json.dumps(
         {"RequestId": "R-1", "Code": "InternalError", "Message": "oops"})}},
-     MalformedResponseError, "MalformedResponse", 1),
+     ServerError, "InternalError", ATTEMPTS),
     ("job-without-id", "raw_body", {"params": {"body": json.dumps(
         {"RequestId": "R-2", "TotalCount": 1, "TotalPage": 1, "Jobs": {"Job": [{"JobName": "x"}]}})}},
      MalformedResponseError, "MalformedResponse", 1),

@@ -1,9 +1,11 @@
 """A jar in OSS that cannot be deleted while Realtime Compute jobs reference it.
 
 Pulumi deletes dependents before what they depend on, so on `pulumi destroy`
-(or when the jar is removed from this program) the guard's delete runs first:
-it lists the referencing jobs and fails while there are any, which keeps the
-guard in the stack and stops the jar's deletion.
+(or when the jar is removed from this program, or replaced) the guard's delete
+runs first: it lists the referencing jobs and fails while there are any, which
+keeps the guard in the stack and stops the jar's deletion. Pass the jar as
+`jar=`, not only in `depends_on`: that also covers a replacement with
+`delete_before_replace` (see docs/pulumi.md).
 """
 
 import os
@@ -27,7 +29,7 @@ guard = PackageDeletionGuard(
     project_name=project,
     package_name=package,
     block_on=config.get("blockOn") or "any",
-    opts=pulumi.ResourceOptions(depends_on=[jar]),
+    jar=jar,
 )
 
 pulumi.export("jar_key", jar.key)

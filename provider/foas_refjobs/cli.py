@@ -21,6 +21,7 @@ from .model import Job, JobList
 from .options import DEFAULT_MAX_CONCURRENCY, DEFAULT_TIMEOUT, ClientOptions
 from .query import JOB_TYPES, MAX_PAGE_SIZE, Query
 from .results import ManyJobLists
+from .verdict import filter_description
 
 EXIT_OK = 0
 EXIT_ERROR = 1
@@ -208,18 +209,24 @@ def _list_many(args: argparse.Namespace, query: Query) -> int:
     return EXIT_ERROR if any(o.error is not None for o in many) else EXIT_OK
 
 
+def _scope(args: argparse.Namespace) -> str:
+    return " ".join([*(["committed"] if args.committed_only else []),
+                     *([args.job_type] if args.job_type else []), "job"])
+
+
 def _cmd_check(args: argparse.Namespace) -> int:
     query = _query(args)
     if len(query.package_names) > 1:
         return _check_many(args, query)
     jobs = _fetch(args, query).require_consistent()
-    scope = "committed job" if args.committed_only else "job"
+    scope = _scope(args)
     if not jobs.referenced:
         if args.format == "json":
             print(json.dumps({**jobs.to_dict(), "referenced": False}, ensure_ascii=False, indent=2))
         else:
+            applied = filter_description(args.job_type, args.committed_only)
             print(f"unreferenced: no {scope} in project {jobs.project_name} references "
-                  f"{jobs.package_name}")
+                  f"{jobs.package_name}" + (f" (filter: {applied})" if applied else ""))
         return EXIT_OK
     if args.format == "json":
         print(json.dumps({**jobs.to_dict(), "referenced": True}, ensure_ascii=False, indent=2))
@@ -267,7 +274,9 @@ def _check_many(args: argparse.Namespace, query: Query) -> int:
     if args.format == "json":
         print(json.dumps({**many.to_dict(), "exit_code": code}, ensure_ascii=False, indent=2))
     else:
-        print(render_verdicts(many, "committed job" if args.committed_only else "job"))
+        text = render_verdicts(many, _scope(args))
+        applied = filter_description(args.job_type, args.committed_only)
+        print(text + (f" (filter: {applied})" if applied else ""))
     return code
 
 

@@ -8,7 +8,6 @@ learns about the service (the page size it accepts) for as long as it lives.
 
 from __future__ import annotations
 
-import json
 import logging
 import threading
 from collections.abc import Callable, Mapping, Sequence
@@ -16,13 +15,13 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any, NoReturn, Optional, TypeVar
 from urllib.parse import quote
 
-from . import errors
+from . import errors, verdict
 from ._sdk import SdkSessionTransport, SdkSigner
 from .limiter import AdaptiveLimiter
-from .model import JobList, Page
+from .model import Job, JobList, Page
 from .operation import GET_REF_PACKAGE_JOB, Operation, PageLike
 from .options import ClientOptions
-from .paging import Progress, collect_all_pages
+from .paging import PagingResult, Progress, collect_all_pages
 from .query import Query
 from .redaction import install_log_redaction, redact
 from .results import ManyJobLists, PackageOutcome
@@ -138,14 +137,7 @@ class FoasClient:
         query = {operation.page_size_param: str(page_size),
                  operation.page_index_param: str(page_index),
                  "RegionId": self.options.region_id}
-        body = self._call(operation, path, query)
-        try:
-            data = json.loads(body)
-        except (ValueError, TypeError, RecursionError) as exc:
-            snippet = " ".join(body[:80].decode("utf-8", "replace").split()) if body else ""
-            raise errors.MalformedResponseError(
-                f"response is not JSON ({type(exc).__name__}): {snippet!r}") from None
-        return operation.parse_page(data, page_index)
+        return operation.parse_page(self._call(operation, path, query), page_index, page_size)
 
     def _call(self, operation: Operation[Any, Any], path: Mapping[str, str],
               query: Mapping[str, str]) -> bytes:
@@ -225,28 +217,25 @@ class FoasClient:
         first: Optional[Page] = None
         if size is None:
             size, first = self._discover(project, package)
-        result = collect_all_pages(
-            lambda index, page_size: self.fetch_page(project, package, index, page_size),
-            GET_REF_PACKAGE_JOB,
-            self.options.retry_policy,
-            page_size=size,
-            max_concurrency=self.options.max_concurrency,
-            max_pages=max_pages if max_pages is not None else self.options.max_pages,
-            progress=progress,
-            limiter=self.limiter,
-            executor=self._pages_executor(),
-            first_page=first,
-            sleep=self._sleep,
-        )
-        return JobList(
-            project_name=project,
-            package_name=package,
-            jobs=tuple(j for j in result.items if query.matches(j)),
-            server_total_count=result.server_total_count,
-            consistent=result.problem is None,
-            inconsistency=result.problem,
-            pages_fetched=result.pages_fetched,
-        )
+        held = [first]
+
+        def collect() -> PagingResult[Job]:
+            first_page, held[0] = held[0], None  # page 1 in hand serves the first read only
+            return collect_all_pages(
+                lambda index, page_size: self.fetch_page(project, package, index, page_size),
+                GET_REF_PACKAGE_JOB,
+                self.options.retry_policy,
+                page_size=size,
+                max_concurrency=self.options.max_concurrency,
+                max_pages=max_pages if max_pages is not None else self.options.max_pages,
+                progress=progress,
+                limiter=self.limiter,
+                executor=self._pages_executor(),
+                first_page=first_page,
+                sleep=self._sleep,
+            )
+
+        return verdict.job_list(collect, project, package, query)
 
     def list_many(self, query: Query, *,
                   progress: Optional[Callable[[int, int], None]] = None) -> ManyJobLists:

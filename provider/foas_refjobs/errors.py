@@ -108,3 +108,27 @@ class InconsistentListingError(FoasError):
 
 
 RETRYABLE_ERRORS: tuple[type[FoasError], ...] = (ThrottlingError, ServerError, NetworkError)
+
+AUTH_CODES = (
+    "InvalidAccessKeyId", "SignatureDoesNotMatch", "InvalidAccessKeySecret", "IncompleteSignature",
+    "InvalidSecurityToken", "Forbidden", "NoPermission", "InvalidAuthorization", "SignatureNonceUsed",
+    "InvalidTimeStamp", "AccessDenied", "Unauthorized",
+)
+
+
+def error_for_code(code: str, message: str, *, http_status: Optional[int] = None,
+                   request_id: Optional[str] = None) -> FoasError:
+    """The class a service Code belongs to, for errors a 2xx body names (same families as HTTP errors)."""
+    cls: type[FoasError] = FoasError
+    if http_status == 429 or code.startswith("Throttling") or code.endswith(".Throttling"):
+        cls = ThrottlingError
+    elif (http_status is not None and http_status >= 500) or code.startswith(
+            ("InternalError", "ServiceUnavailable")):
+        cls = ServerError
+    elif code.startswith(AUTH_CODES) or http_status in (401, 403):
+        cls = AuthError
+    elif http_status == 404 or code.endswith(("NotExist", "NotFound")):
+        cls = NotFoundError
+    elif code.startswith(("InvalidParameter", "MissingParameter", "InvalidParam")):
+        cls = ParameterError
+    return cls(message, code=code, http_status=http_status, request_id=request_id)

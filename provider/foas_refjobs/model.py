@@ -17,6 +17,7 @@ from functools import lru_cache
 from typing import Any, NoReturn, Optional
 
 from .errors import MalformedResponseError
+from .response import OBJECTS_PER_JOB, check_shape, loads_strict
 
 _STRING_FIELDS = {
     "api_type": "ApiType", "cluster_id": "ClusterId", "code": "Code", "creator": "Creator",
@@ -224,6 +225,22 @@ class Page:
     request_id: Optional[str]
 
     @classmethod
+    def from_body(cls, body: bytes, requested_index: int, requested_size: int) -> Page:
+        """A page from the raw response, held to the rules in `response`.
+
+        A page with more jobs than were asked for is malformed: kept, it would let
+        one response grow the listing's memory without bound.
+        """
+        data = loads_strict(body, max_objects=(requested_size + 2) * OBJECTS_PER_JOB)
+        check_shape(data)
+        page = cls.from_api(data, requested_index)
+        rid = page.request_id
+        if len(page.jobs) > requested_size:
+            _malformed(f"page {requested_index} holds {len(page.jobs)} jobs, more than the "
+                       f"{requested_size} requested", rid)
+        return page
+
+    @classmethod
     def from_api(cls, body: Any, requested_index: int) -> Page:
         if not isinstance(body, Mapping):
             _malformed(f"response body is a {type(body).__name__}, expected an object")
@@ -277,7 +294,11 @@ class JobList:
     `total_count` counts the jobs in this list (after the job_type/committed
     filters); `server_total_count` is what the service last reported.
     `consistent` is False when the pages disagreed with TotalCount even after a
-    fresh re-list: fine to display, never to gate a deletion on.
+    fresh re-list, or when an empty result of several pages could not be
+    confirmed by a second listing with the same JobIds (`confirmations` counts
+    those extra listings): fine to display, never to gate a deletion on. A
+    non-empty result is not re-read: a job that moved between pages may be
+    missing from `jobs`, but `referenced` is certain.
     """
 
     project_name: str
@@ -287,6 +308,7 @@ class JobList:
     consistent: bool = True
     inconsistency: Optional[str] = None
     pages_fetched: int = 0
+    confirmations: int = 0
 
     @property
     def total_count(self) -> int:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Generic, Optional, Protocol, TypeVar
+from typing import Generic, Optional, Protocol, TypeVar
 
 from .model import Job, Page
 
@@ -44,7 +44,7 @@ class Operation(Generic[P, T]):
     action: str
     uri_pattern: str
     path_params: tuple[str, ...]
-    parse_page: Callable[[Any, int], P]
+    parse_page: Callable[[bytes, int, int], P]  # (raw body, requested index, requested size)
     items: Callable[[P], Sequence[T]]
     item_id: Callable[[T], str]
     method: str = "GET"
@@ -66,7 +66,7 @@ GET_REF_PACKAGE_JOB: Operation[Page, Job] = Operation(
     action="GetRefPackageJob",
     uri_pattern="/api/v2/projects/[projectName]/packages/[packageName]/jobs",
     path_params=("projectName", "packageName"),
-    parse_page=Page.from_api,
+    parse_page=Page.from_body,
     items=_jobs,
     item_id=_job_id,
 )

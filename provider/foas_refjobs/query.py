@@ -21,6 +21,7 @@ MIN_PAGE_SIZE = 1
 MAX_PAGE_SIZE = 100
 JOB_TYPES = ("FLINK_STREAM", "FLINK_BATCH")
 MAX_PACKAGES = 1000
+_KNOWN_TYPES = frozenset(JOB_TYPES)
 
 
 def _invalid(message: str) -> NoReturn:
@@ -122,22 +123,16 @@ class Query:
     def for_package(self, package_name: str) -> Query:
         return replace(self, package_names=(package_name,))
 
-    @property
-    def filtered(self) -> bool:
-        return self.job_type is not None or self.committed_only
-
     def matches(self, job: Job) -> bool:
-        return ((self.job_type is None or job.job_type == self.job_type)
-                and (not self.committed_only or job.is_committed is True))
+        """Fail closed: False only when the job's own values show it does not match.
 
-    def describe_filter(self) -> str:
-        """For the "unreferenced" line: which jobs were looked for."""
-        parts = []
-        if self.committed_only:
-            parts.append("committed")
-        if self.job_type:
-            parts.append(self.job_type)
-        return " ".join([*parts, "job"])
+        A missing, null, lower-case, padded or unheard-of IsCommitted or
+        JobType keeps the job, so a gate blocks on a job it cannot classify.
+        """
+        if self.committed_only and job.is_committed is False:
+            return False
+        return not (self.job_type is not None and job.job_type in _KNOWN_TYPES
+                    and job.job_type != self.job_type)
 
 
 def _optional_job_type(value: Any) -> Optional[str]:

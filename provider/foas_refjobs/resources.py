@@ -45,7 +45,7 @@ BLOCK_ON_VALUES = ("any", "committed")
 MAX_JOBS_NAMED = 200
 
 REF_INPUTS = ("project_name", "package_name", "region_id", "endpoint", "job_type", "committed_only")
-GUARD_INPUTS = ("project_name", "package_name", "block_on", "region_id", "endpoint")
+GUARD_INPUTS = ("project_name", "package_name", "block_on", "region_id", "endpoint", "jar_id")
 _IDENTITY = ("project_name", "package_name")
 
 Validator = Callable[[Any], Any]
@@ -90,6 +90,12 @@ def _is_unknown(value: Any) -> bool:
     return isinstance(value, Unknown) or (isinstance(value, str) and value == UNKNOWN)
 
 
+def _jar_id(value: Any) -> str:
+    if not isinstance(value, str) or not value:
+        raise InvalidInputError(f"jar_id must be a non-empty string, got {value!r}")
+    return value
+
+
 def _block_on(value: Any) -> str:
     if not isinstance(value, str) or value.strip().lower() not in BLOCK_ON_VALUES:
         raise InvalidInputError(f"block_on must be one of {', '.join(BLOCK_ON_VALUES)}, got {value!r}")
@@ -99,7 +105,7 @@ def _block_on(value: Any) -> str:
 # Derived from the Query and ClientOptions rules, so an input is valid here exactly when it
 # is valid for the client.
 _INPUT_VALIDATORS: dict[str, Validator] = {**QUERY_VALIDATORS, **OPTION_VALIDATORS,
-                                           "block_on": _block_on}
+                                           "block_on": _block_on, "jar_id": _jar_id}
 _REF_VALIDATORS: dict[str, Validator] = {k: _INPUT_VALIDATORS[k] for k in REF_INPUTS}
 _GUARD_VALIDATORS: dict[str, Validator] = {k: _INPUT_VALIDATORS[k] for k in GUARD_INPUTS}
 _DEFAULTS: dict[str, Any] = {"committed_only": False, "block_on": "any"}
@@ -341,7 +347,8 @@ class PackageDeletionGuardProvider(_FoasProvider):
 
     def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
         changed = _changed(olds, news, GUARD_INPUTS)
-        replaces = [k for k in changed if k in _IDENTITY]
+        replaces = [k for k in changed if k in _IDENTITY or (
+            k == "jar_id" and (_plain(olds.get(k)) is not None or _is_unknown(_plain(news.get(k)))))]
         return DiffResult(changes=bool(changed), replaces=replaces, delete_before_replace=False)
 
     def create(self, props: dict[str, Any]) -> CreateResult:
@@ -377,12 +384,16 @@ class PackageDeletionGuardProvider(_FoasProvider):
 
 
 class PackageDeletionGuard(Resource, module="foas", name="PackageDeletionGuard"):
-    """Blocks deleting a jar (a resource it depends on) while Realtime Compute jobs reference it.
+    """Blocks deleting a jar (the `jar` resource) while Realtime Compute jobs reference it.
 
-    Use with `opts=ResourceOptions(depends_on=[jar])`: Pulumi deletes
-    dependents first, so this guard's delete runs (and can refuse) before the
-    jar's. Changing the project or package replaces the guard, so the old
-    package is checked before its guard goes away.
+    Pulumi deletes dependents first, so this guard's delete runs (and can
+    refuse) before the jar's. `jar` makes the guard depend on the jar through
+    an input (`jar_id`), not only through `depends_on`: when the jar is
+    replaced the guard is replaced with it, and with `delete_before_replace`
+    the engine then deletes the guard before the old jar. A `depends_on`
+    alone does not bring the guard into that replacement, and the engine
+    deletes the old jar first. Changing the project or package also replaces
+    the guard, so the old package is checked before its guard goes away.
     """
 
     project_name: pulumi.Output[str]
@@ -390,6 +401,7 @@ class PackageDeletionGuard(Resource, module="foas", name="PackageDeletionGuard")
     block_on: pulumi.Output[str]
     region_id: pulumi.Output[Optional[str]]
     endpoint: pulumi.Output[Optional[str]]
+    jar_id: pulumi.Output[Optional[str]]
 
     def __init__(
         self,
@@ -400,10 +412,14 @@ class PackageDeletionGuard(Resource, module="foas", name="PackageDeletionGuard")
         block_on: pulumi.Input[str] = "any",
         region_id: Optional[pulumi.Input[str]] = None,
         endpoint: Optional[pulumi.Input[str]] = None,
+        jar: Optional[pulumi.Resource] = None,
         opts: Optional[pulumi.ResourceOptions] = None,
     ) -> None:
         props: dict[str, Any] = {
             "project_name": project_name, "package_name": package_name, "block_on": block_on,
-            "region_id": region_id, "endpoint": endpoint,
+            "region_id": region_id, "endpoint": endpoint, "jar_id": None,
         }
+        if jar is not None:
+            props["jar_id"] = jar.id if isinstance(jar, pulumi.CustomResource) else jar.urn
+            opts = pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=[jar]))
         super().__init__(PackageDeletionGuardProvider(), resource_name, props, opts)
