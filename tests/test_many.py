@@ -160,7 +160,7 @@ def test_check_every_jar_unreferenced_exits_0(emulator_env: FoasEmulator,
     assert lines[0].split() == ["PACKAGE", "VERDICT", "JOBS", "DETAIL"]
     assert lines[1].split() == [UNUSED, "unreferenced", "0"]
     assert lines[2].split() == ["spare.jar", "unreferenced", "0"]
-    assert lines[3].startswith("2 of 2 jars unreferenced")
+    assert lines[3].startswith("2 of 2 packages unreferenced")
 
 
 def test_check_any_referenced_exits_3(emulator_env: FoasEmulator,

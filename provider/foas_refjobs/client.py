@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, wait
 from typing import Any, NoReturn, Optional, TypeVar
 from urllib.parse import quote
 
@@ -21,13 +21,14 @@ from .limiter import AdaptiveLimiter
 from .model import Job, JobList, Page
 from .operation import GET_REF_PACKAGE_JOB, Operation, PageLike
 from .options import ClientOptions
-from .paging import PagingResult, Progress, collect_all_pages
+from .paging import WAKE_INTERVAL, PagingResult, Progress, collect_all_pages
 from .query import Query
 from .redaction import install_log_redaction, redact
 from .results import ManyJobLists, PackageOutcome
 from .retry import RetryPolicy, call_with_retries
 from .sending import Transport, error_for_no_answer
 from .settings import Credentials, Endpoint, resolve_credentials
+from .watchdog import block_interrupts_in_this_thread
 
 FIRST_PAGE_SIZE = 50
 # Tried, largest first, when a listing needs more than one page and the client does not yet
@@ -105,18 +106,20 @@ class FoasClient:
     def __reduce__(self) -> NoReturn:
         raise TypeError("FoasClient is never pickled: its signer holds the secret")
 
-    def close(self) -> None:
+    def close(self, *, wait: bool = True) -> None:
+        """Stop the page threads (`wait=False`: without waiting for requests in flight) and
+        close the connection pool."""
         with self._executor_lock:
             executor, self._executor = self._executor, None
         if executor is not None:
-            executor.shutdown(wait=True, cancel_futures=True)
+            executor.shutdown(wait=wait, cancel_futures=True)
         self._transport.close()
 
     def __enter__(self) -> FoasClient:
         return self
 
-    def __exit__(self, *exc: object) -> None:
-        self.close()
+    def __exit__(self, exc_type: Optional[type[BaseException]], *exc: object) -> None:
+        self.close(wait=exc_type is None or not issubclass(exc_type, KeyboardInterrupt))
 
     def _pages_executor(self) -> Optional[ThreadPoolExecutor]:
         if self.options.max_concurrency <= 1:
@@ -124,7 +127,8 @@ class FoasClient:
         with self._executor_lock:
             if self._executor is None:
                 self._executor = ThreadPoolExecutor(max_workers=self.options.max_concurrency,
-                                                    thread_name_prefix="foas-page")
+                                                    thread_name_prefix="foas-page",
+                                                    initializer=block_interrupts_in_this_thread)
             return self._executor
 
     # --- one request -----------------------------------------------------------------------
@@ -152,7 +156,7 @@ class FoasClient:
                 return reply.body
             error = self._signer.error_for(reply, signed)
         except OSError as exc:
-            error = error_for_no_answer(exc)
+            error = error_for_no_answer(exc, self.endpoint)
         except (IndexError, KeyError, AttributeError, TypeError, UnicodeDecodeError,
                 RecursionError) as exc:
             error = errors.MalformedResponseError(
@@ -269,9 +273,20 @@ class FoasClient:
             for name in names:
                 one(name)
         else:
-            with ThreadPoolExecutor(max_workers=width, thread_name_prefix="foas-jar") as jars:
-                for future in [jars.submit(one, name) for name in names]:
+            jars = ThreadPoolExecutor(max_workers=width, thread_name_prefix="foas-jar",
+                                      initializer=block_interrupts_in_this_thread)
+            interrupted = False
+            try:
+                futures = [jars.submit(one, name) for name in names]
+                while not all(f.done() for f in futures):
+                    wait(futures, timeout=WAKE_INTERVAL)  # timed: Ctrl-C is seen at once
+                for future in futures:
                     future.result()
+            except KeyboardInterrupt:
+                interrupted = True
+                raise
+            finally:
+                jars.shutdown(wait=not interrupted, cancel_futures=True)
         return ManyJobLists(query.project_name, tuple(outcomes[name] for name in names))
 
     def list_ref_package_jobs(

@@ -18,11 +18,13 @@ from .errors import InconsistentListingError
 from .limiter import AdaptiveLimiter
 from .operation import Operation, PageLike
 from .retry import RetryPolicy, call_with_retries
+from .watchdog import block_interrupts_in_this_thread
 
 P = TypeVar("P", bound=PageLike)
 T = TypeVar("T")
 
 MAX_GROWTH_ROUNDS = 3
+WAKE_INTERVAL = 0.25
 
 Progress = Callable[[int, int], None]
 
@@ -71,19 +73,23 @@ class _Attempt(Generic[P, T]):
         executor = self.executor
         if executor is None:
             own = executor = ThreadPoolExecutor(max_workers=min(self.width, len(indexes)),
-                                                thread_name_prefix="foas-page")
+                                                thread_name_prefix="foas-page",
+                                                initializer=block_interrupts_in_this_thread)
         # A bounded window of queued pages: a listing of a million jobs queues
         # a few dozen futures, not ten thousand.
         window = 2 * self.width
         todo = iter(indexes)
         pending: dict[Future[P], int] = {}
+        interrupted = False
         try:
             for i in todo:
                 pending[executor.submit(self.fetch, i, self.size)] = i
                 if len(pending) >= window:
                     break
             while pending:
-                done, _ = wait(pending, return_when=FIRST_COMPLETED)
+                # Timed, so that Ctrl-C is seen at once even when the signal lands on a
+                # page thread (an untimed wait would only wake when a page completes).
+                done, _ = wait(pending, timeout=WAKE_INTERVAL, return_when=FIRST_COMPLETED)
                 for fut in done:
                     index = pending.pop(fut)
                     self.pages[index] = fut.result()
@@ -91,12 +97,16 @@ class _Attempt(Generic[P, T]):
                     nxt = next(todo, None)
                     if nxt is not None:
                         pending[executor.submit(self.fetch, nxt, self.size)] = nxt
+        except KeyboardInterrupt:
+            interrupted = True  # Ctrl-C: do not wait for the requests in flight
+            raise
         finally:
             for fut in pending:
                 fut.cancel()
-            wait(pending)
+            if not interrupted:
+                wait(pending)
             if own is not None:
-                own.shutdown(wait=True)
+                own.shutdown(wait=not interrupted, cancel_futures=True)
 
     def _bound_problem(self, total_page: int, total_count: int, size: int) -> Optional[str]:
         if self.max_pages is not None and total_page > self.max_pages:
