@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+__version__ = "0.1.0"  # before the imports: the transport names it in its User-Agent
+
 from .client import FoasClient, list_ref_package_jobs
 from .errors import (
     AuthError,
@@ -47,8 +49,6 @@ if TYPE_CHECKING:
         RefPackageJobs,
         RefPackageJobsProvider,
     )
-
-__version__ = "0.1.0"
 
 _PULUMI_EXPORTS = {
     "RefPackageJobs": "resources",

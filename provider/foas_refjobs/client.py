@@ -1,8 +1,9 @@
 """FoasClient: one signer, one transport, one page executor and one throttle budget.
 
-The client calls an `Operation` page by page (signing in `_sdk`, sending
-through a `sending.Transport`), leaves paging to `paging` and filtering to the
-`Query`, and turns every outcome into one of our errors. It remembers what it
+The client calls an `Operation` page by page (credentials from a
+`credentials.CredentialSource`, signing in `_sdk`, sending through
+`transport.Transport` on urllib3), leaves paging to `paging` and filtering to
+the `Query`, and turns every outcome into one of our errors. It remembers what it
 learns about the service (the page size it accepts) for as long as it lives.
 """
 
@@ -16,7 +17,8 @@ from typing import Any, NoReturn, Optional, TypeVar
 from urllib.parse import quote
 
 from . import errors, verdict
-from ._sdk import SdkSessionTransport, SdkSigner
+from ._sdk import SdkSigner
+from .credentials import CredentialSource, resolve_source
 from .limiter import AdaptiveLimiter
 from .model import Job, JobList, Page
 from .operation import GET_REF_PACKAGE_JOB, Operation, PageLike
@@ -26,8 +28,8 @@ from .query import Query
 from .redaction import install_log_redaction, redact
 from .results import ManyJobLists, PackageOutcome
 from .retry import RetryPolicy, call_with_retries
-from .sending import Transport, error_for_no_answer
-from .settings import Credentials, Endpoint, resolve_credentials
+from .sending import Transport
+from .settings import Endpoint
 from .watchdog import block_interrupts_in_this_thread
 
 FIRST_PAGE_SIZE = 50
@@ -62,13 +64,17 @@ class FoasClient:
         elif settings:
             options = options.replace(**settings)
         self.options = options
-        self.credentials: Credentials = resolve_credentials(options.credentials)
-        pool_size = max(10, options.max_concurrency)
-        self._signer = SdkSigner(self.credentials, options.region_id, options.endpoint,
-                                 options.timeout, options.connect_timeout, pool_size)
-        self._transport: Transport = transport if transport is not None else SdkSessionTransport(
-            self._signer, timeout=options.timeout, connect_timeout=options.connect_timeout,
-            pool_size=pool_size, max_body_bytes=options.max_body_bytes)
+        given = options.credentials
+        self.credentials: CredentialSource = (
+            given if isinstance(given, CredentialSource) else resolve_source(given))
+        self._signer = SdkSigner(self.credentials, options.region_id, options.endpoint)
+        if transport is None:
+            from .transport import Transport as Urllib3Transport
+
+            transport = Urllib3Transport(pool_size=max(10, options.max_concurrency),
+                                         connect_timeout=options.connect_timeout,
+                                         max_body_bytes=options.max_body_bytes)
+        self._transport: Transport = transport
         self._sleep = sleep
         self.limiter = AdaptiveLimiter(options.max_concurrency)
         self._page_size: Optional[int] = None
@@ -134,29 +140,30 @@ class FoasClient:
     # --- one request -----------------------------------------------------------------------
 
     def call_page(self, operation: Operation[P, T], path_values: Sequence[str], page_index: int,
-                  page_size: int) -> P:
+                  page_size: int, deadline: Optional[float] = None) -> P:
         """One signed request for one page, no retries: the building block paging retries."""
         path = {name: encode_segment(value)
                 for name, value in zip(operation.path_params, path_values, strict=True)}
         query = {operation.page_size_param: str(page_size),
                  operation.page_index_param: str(page_index),
                  "RegionId": self.options.region_id}
-        return operation.parse_page(self._call(operation, path, query), page_index, page_size)
+        return operation.parse_page(self._call(operation, path, query, deadline), page_index, page_size)
 
     def _call(self, operation: Operation[Any, Any], path: Mapping[str, str],
-              query: Mapping[str, str]) -> bytes:
+              query: Mapping[str, str], deadline: Optional[float] = None) -> bytes:
         error: Optional[errors.FoasError] = None
         try:
             signed = self._signer.sign(
                 product=operation.product, version=operation.version, action=operation.action,
                 method=operation.method, uri_pattern=operation.uri_pattern, path_params=path,
                 query=query)
-            reply = self._transport.send(signed.method, signed.url, signed.headers)
+            reply = self._transport.send(signed.method, signed.url, signed.headers,
+                                         timeout=self.options.timeout, deadline=deadline)
             if 200 <= reply.status < 300:
                 return reply.body
             error = self._signer.error_for(reply, signed)
-        except OSError as exc:
-            error = error_for_no_answer(exc, self.endpoint)
+        except OSError as exc:  # the transport maps its own; this is a last line of defence
+            error = errors.NetworkError(f"{type(exc).__name__}: {redact(str(exc))}")
         except (IndexError, KeyError, AttributeError, TypeError, UnicodeDecodeError,
                 RecursionError) as exc:
             error = errors.MalformedResponseError(
@@ -167,9 +174,10 @@ class FoasClient:
         raise error
 
     def fetch_page(self, project_name: str, package_name: str, page_index: int,
-                   page_size: int = FIRST_PAGE_SIZE) -> Page:
-        """One page of GetRefPackageJob, no retries."""
-        return self.call_page(GET_REF_PACKAGE_JOB, (project_name, package_name), page_index, page_size)
+                   page_size: int = FIRST_PAGE_SIZE, deadline: Optional[float] = None) -> Page:
+        """One page of GetRefPackageJob, no retries; `deadline` is a time.monotonic() value."""
+        return self.call_page(GET_REF_PACKAGE_JOB, (project_name, package_name), page_index, page_size,
+                              deadline)
 
     # --- listings --------------------------------------------------------------------------
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any, NoReturn, Optional, Union
 
+from .credentials import CredentialSource
 from .errors import InvalidInputError
 from .retry import RetryPolicy
 from .settings import (
@@ -58,9 +59,9 @@ def _endpoint(value: object) -> Optional[Endpoint]:
     return parse_endpoint(value)
 
 
-def _credentials(value: object) -> Optional[Credentials]:
-    if value is not None and not isinstance(value, Credentials):
-        _invalid("credentials must be a foas_refjobs.Credentials")
+def _credentials(value: object) -> Union[Credentials, CredentialSource, None]:
+    if value is not None and not isinstance(value, (Credentials, CredentialSource)):
+        _invalid("credentials must be a foas_refjobs.Credentials or a CredentialSource")
     return value
 
 
@@ -87,16 +88,18 @@ _FIELDS: dict[str, Callable[[Any], Any]] = {
 class ClientOptions:
     """Everything a FoasClient needs besides the query; immutable, never pickled.
 
-    `credentials` None means the documented chain, looked up when a client is
-    made. `endpoint` None means the region's foas endpoint. `max_pages` None
-    means the bound the service's own TotalCount and page size imply.
+    `credentials` is a Credentials value, a CredentialSource (a profile or a
+    role to assume, see `credentials.resolve_source`), or None for the
+    documented chain, looked up when a client is made. `endpoint` None means
+    the region's foas endpoint. `max_pages` None means the bound the service's
+    own TotalCount and page size imply.
     """
 
     __slots__ = tuple(_FIELDS)
 
     region_id: str
     _endpoint: Optional[Endpoint]
-    credentials: Optional[Credentials]
+    credentials: Union[Credentials, CredentialSource, None]
     timeout: float
     connect_timeout: float
     retry_policy: RetryPolicy
@@ -109,7 +112,7 @@ class ClientOptions:
         *,
         region_id: Optional[str] = None,
         endpoint: Union[str, Endpoint, None] = None,
-        credentials: Optional[Credentials] = None,
+        credentials: Union[Credentials, CredentialSource, None] = None,
         timeout: float = DEFAULT_TIMEOUT,
         connect_timeout: float = DEFAULT_CONNECT_TIMEOUT,
         max_attempts: int = DEFAULT_MAX_ATTEMPTS,

@@ -8,7 +8,7 @@ rule can be tested, and reused, without an engine.
 Precedence, per setting:
   credentials  foas:accessKeyId/foas:accessKeySecret[/foas:securityToken]
                > alicloud:accessKey/alicloud:secretKey[/alicloud:securityToken]
-               > the client's environment chain (settings.resolve_credentials)
+               > the client's credential chain (credentials.resolve_source)
   region       resource/function argument > foas:region > alicloud:region
                > ALIBABA_CLOUD_REGION_ID > ALICLOUD_REGION > cn-hangzhou
   endpoint     resource/function argument > foas:endpoint > derived from the region
@@ -17,8 +17,9 @@ Precedence, per setting:
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, NoReturn, Optional
+from typing import Any, NoReturn, Optional, Union
 
+from .credentials import CredentialSource
 from .errors import FoasError, InvalidInputError
 from .options import ClientOptions
 from .settings import Credentials
@@ -76,7 +77,7 @@ class FoasSettings:
         self.error = error
 
     @property
-    def credentials(self) -> Optional[Credentials]:
+    def credentials(self) -> Union[Credentials, CredentialSource, None]:
         return self.base.credentials if self.base is not None else None
 
     def __repr__(self) -> str:
