@@ -14,6 +14,7 @@ from foas_refjobs import CredentialsNotFoundError, FoasClient, InvalidInputError
 from foas_refjobs.cli import main
 from foas_refjobs.credentials import STS_ENDPOINT_VAR
 from foas_refjobs.emulator import DEFAULT_ACCESS_KEY_ID, DEFAULT_ACCESS_KEY_SECRET, FoasEmulator
+from foas_refjobs.options import ClientOptions
 from foas_refjobs.pulumi_settings import settings_from_config
 from foas_refjobs.settings import ENDPOINT_ENV
 
@@ -84,8 +85,8 @@ def test_endpoint_variable(emulator_env: FoasEmulator, monkeypatch: pytest.Monke
 
 # --- Pulumi: the keys pulumi-alicloud reads --------------------------------------------------------
 
-def options(config: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
-    return settings_from_config(config.get).client_options(**kwargs)
+def options(config: dict[str, Any], **kwargs: Any) -> ClientOptions:
+    return settings_from_config(config.get).options(**kwargs)
 
 
 def test_alicloud_profile_and_shared_credentials_file(home: Path, tmp_path: Path,
@@ -94,12 +95,12 @@ def test_alicloud_profile_and_shared_credentials_file(home: Path, tmp_path: Path
                           deploy="cn-shanghai")
     opts = options({"alicloud:profile": "deploy", "alicloud:sharedCredentialsFile": str(shared),
                     "foas:endpoint": emulator.url})
-    assert opts["region_id"] == "cn-shanghai"
-    assert "'deploy'" in repr(opts["credentials"]) and str(shared) in repr(opts["credentials"])
-    jobs = list_ref_package_jobs("bayes_team", "udf-common.jar", **opts)
+    assert opts.region_id == "cn-shanghai"
+    assert "'deploy'" in repr(opts.credentials) and str(shared) in repr(opts.credentials)
+    jobs = list_ref_package_jobs("bayes_team", "udf-common.jar", options=opts)
     assert jobs.total_count > 0 and emulator.requests[-1].access_key_id == DEFAULT_ACCESS_KEY_ID
     assert options({"alicloud:profile": "deploy", "alicloud:sharedCredentialsFile": str(shared),
-                    "alicloud:region": "cn-hongkong"})["region_id"] == "cn-hongkong"
+                    "alicloud:region": "cn-hongkong"}).region_id == "cn-hongkong"
 
 
 def test_a_missing_alicloud_profile_fails_the_operation_by_name(home: Path, tmp_path: Path) -> None:
@@ -122,7 +123,7 @@ def test_alicloud_assume_role_on_top_of_config_keys(home: Path, emulator: FoasEm
     opts = options({"alicloud:accessKey": DEFAULT_ACCESS_KEY_ID,
                     "alicloud:secretKey": DEFAULT_ACCESS_KEY_SECRET,
                     "alicloud:assumeRole": assume_role, "foas:endpoint": emulator.url})
-    jobs = list_ref_package_jobs("bayes_team", "udf-common.jar", **opts)
+    jobs = list_ref_package_jobs("bayes_team", "udf-common.jar", options=opts)
     assert jobs.total_count > 0
     assert emulator.state.issued[-1].issued_to == ROLE
     assert emulator.requests[-1].access_key_id == emulator.state.issued[-1].access_key_id
@@ -138,5 +139,5 @@ def test_alicloud_assume_role_on_top_of_config_keys(home: Path, emulator: FoasEm
 def test_bad_assume_role_config_fails_the_operation_in_one_line(value: str, message: str) -> None:
     settings = settings_from_config({"alicloud:assumeRole": value}.get)
     with pytest.raises(InvalidInputError, match=message) as info:
-        settings.client_options()
+        settings.options()
     assert "alicloud:assumeRole" in info.value.message

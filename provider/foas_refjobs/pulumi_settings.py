@@ -27,11 +27,12 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Mapping
-from typing import Any, NoReturn, Optional
+from typing import Any, NoReturn, Optional, Union
 
-from .credentials import AssumeRole, profile_region, resolve_source
+from .credentials import AssumeRole, CredentialSource, profile_region, resolve_source
 from .errors import FoasError, InvalidInputError
-from .settings import Credentials, parse_endpoint, region_is_set, resolve_region
+from .options import ClientOptions
+from .settings import Credentials, region_is_set
 
 FOAS_ACCESS_KEY_ID = "foas:accessKeyId"
 FOAS_ACCESS_KEY_SECRET = "foas:accessKeySecret"
@@ -111,89 +112,73 @@ def _assume_role(lookup: ConfigLookup) -> Optional[AssumeRole]:
         raise InvalidInputError(f"config {ALICLOUD_ASSUME_ROLE} needs roleArn") from None
 
 
-def _validated(key: str, value: str, check: Callable[[str], object]) -> None:
-    try:
-        check(value)
-    except InvalidInputError as exc:
-        raise InvalidInputError(f"config {key}: {exc.message}") from None
-
-
 class FoasSettings:
-    """Settings resolved from stack config; whatever config leaves open falls to the environment.
+    """Options resolved from stack config; whatever config leaves open falls to the environment.
 
-    Holds a Credentials object (never pickled, repr redacted) or the error that
-    reading the config raised, so that a broken config fails the operation that
-    needs it, with its message, rather than the provider's start-up.
+    Holds a ClientOptions (its Credentials never pickled, repr redacted) or the
+    error that reading the config raised, so that a broken config fails the
+    operation that needs it, with its message, rather than the provider's start-up.
     """
 
-    __slots__ = ("credentials", "region_id", "endpoint", "error", "profile", "config_file",
-                 "assume_role")
+    __slots__ = ("base", "error")
 
-    def __init__(self, credentials: Optional[Credentials] = None, region_id: Optional[str] = None,
-                 endpoint: Optional[str] = None, error: Optional[FoasError] = None, *,
-                 profile: Optional[str] = None, config_file: Optional[str] = None,
-                 assume_role: Optional[AssumeRole] = None) -> None:
-        self.credentials = credentials
-        self.region_id = region_id
-        self.endpoint = endpoint
+    def __init__(self, base: Optional[ClientOptions] = None, error: Optional[FoasError] = None) -> None:
+        self.base = base
         self.error = error
-        self.profile = profile
-        self.config_file = config_file
-        self.assume_role = assume_role
+
+    @property
+    def credentials(self) -> Union[Credentials, CredentialSource, None]:
+        return self.base.credentials if self.base is not None else None
 
     def __repr__(self) -> str:
-        return (f"FoasSettings(credentials={self.credentials!r}, region_id={self.region_id!r}, "
-                f"endpoint={self.endpoint!r}, profile={self.profile!r}, "
-                f"config_file={self.config_file!r}, assume_role={self.assume_role!r}, "
-                f"error={self.error!r})")
+        return f"FoasSettings(base={self.base!r}, error={self.error!r})"
 
     def __reduce__(self) -> NoReturn:
         raise TypeError("FoasSettings are never pickled: they may hold credentials")
 
-    def client_options(self, region_id: Optional[str] = None,
-                       endpoint: Optional[str] = None) -> dict[str, Any]:
-        """Keyword arguments for FoasClient/list_ref_package_jobs; resource inputs win over config.
+    def options(self, region_id: Optional[str] = None, endpoint: Optional[str] = None,
+                **overrides: Any) -> ClientOptions:
+        """The ClientOptions for one listing; resource/function inputs win over config.
 
-        Credentials stay None when config had none and names no profile, file or
-        role, so the client runs its own chain at call time (the provider host
-        inherits the CLI's environment).
+        Credentials stay None when config had none, so the client runs its own
+        environment chain at call time (the provider host inherits the CLI's
+        environment).
         """
         if self.error is not None:
             raise self.error
-        region = region_id or self.region_id
-        if region:
-            region = resolve_region(region)
-        elif (self.profile or self.config_file) and not region_is_set():
-            region = resolve_region(None, profile_region=profile_region(
-                profile=self.profile, config_file=self.config_file))
-        credentials: Any = self.credentials
-        if self.profile or self.config_file or self.assume_role:
-            credentials = resolve_source(self.credentials, profile=self.profile,
-                                         config_file=self.config_file, assume_role=self.assume_role)
-        return {
-            "region_id": region or None,
-            "endpoint": endpoint or self.endpoint,
-            "credentials": credentials,
-        }
+        base = self.base if self.base is not None else ClientOptions()
+        return base.replace(region_id=region_id, endpoint=endpoint, **overrides)
+
+
+def _validated(key: str, make: Callable[[], ClientOptions]) -> ClientOptions:
+    try:
+        return make()
+    except InvalidInputError as exc:
+        raise InvalidInputError(f"config {key}: {exc.message}") from None
 
 
 def settings_from_config(lookup: ConfigLookup) -> FoasSettings:
     """Read the foas:* then alicloud:* keys through `lookup` (full, namespaced key -> value or None)."""
     try:
-        credentials = (_pair(lookup, FOAS_ACCESS_KEY_ID, FOAS_ACCESS_KEY_SECRET, FOAS_SECURITY_TOKEN)
-                       or _pair(lookup, ALICLOUD_ACCESS_KEY, ALICLOUD_SECRET_KEY,
-                                ALICLOUD_SECURITY_TOKEN))
+        pair = (_pair(lookup, FOAS_ACCESS_KEY_ID, FOAS_ACCESS_KEY_SECRET, FOAS_SECURITY_TOKEN)
+                or _pair(lookup, ALICLOUD_ACCESS_KEY, ALICLOUD_SECRET_KEY, ALICLOUD_SECURITY_TOKEN))
+        credentials: Union[Credentials, CredentialSource, None] = pair
         region_key = FOAS_REGION if _text(lookup, FOAS_REGION) else ALICLOUD_REGION
         region = _text(lookup, region_key)
-        if region:
-            _validated(region_key, region, resolve_region)
-        endpoint = _text(lookup, FOAS_ENDPOINT)
-        if endpoint:
-            _validated(FOAS_ENDPOINT, endpoint, parse_endpoint)
         profile = _text(lookup, ALICLOUD_PROFILE)
         config_file = _text(lookup, ALICLOUD_SHARED_CREDENTIALS_FILE)
         assume_role = _assume_role(lookup)
+        if profile or config_file or assume_role:
+            # The profile's own region, as pulumi-alicloud reads it, unless a variable decides.
+            found = profile_region(profile=profile, config_file=config_file)
+            if not region and not region_is_set() and found is not None:
+                region_key, region = found[1], found[0]
+            credentials = resolve_source(pair, profile=profile, config_file=config_file,
+                                         assume_role=assume_role)
+        endpoint = _text(lookup, FOAS_ENDPOINT)
+        base = _validated(region_key, lambda: ClientOptions(region_id=region, credentials=credentials))
+        if endpoint:
+            base = _validated(FOAS_ENDPOINT, lambda: base.replace(endpoint=endpoint))
     except FoasError as exc:
         return FoasSettings(error=exc)
-    return FoasSettings(credentials, region, endpoint, profile=profile, config_file=config_file,
-                        assume_role=assume_role)
+    return FoasSettings(base)
