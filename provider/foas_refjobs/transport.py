@@ -270,14 +270,27 @@ def ca_bundle_from_env(env: Optional[Mapping[str, str]] = None) -> Optional[str]
     return None
 
 
+_contexts: dict[Optional[str], ssl.SSLContext] = {}
+_contexts_lock = threading.Lock()
+
+
 def tls_context(ca_bundle: Optional[str] = None) -> ssl.SSLContext:
-    """Verifying context: the given bundle, else the system store (which honours SSL_CERT_DIR)."""
+    """Verifying context: the given bundle, else the system store (which honours SSL_CERT_DIR).
+
+    One per bundle for the process: loading the system store costs more CPU
+    than a whole listing's requests, and a context is safe to share.
+    """
+    context = _contexts.get(ca_bundle)
+    if context is not None:
+        return context
     if ca_bundle is not None and not os.path.isfile(ca_bundle):
         raise errors.InvalidInputError(f"CA bundle {ca_bundle!r} is not a readable file")
     try:
-        return ssl.create_default_context(cafile=ca_bundle)
+        context = ssl.create_default_context(cafile=ca_bundle)
     except (ssl.SSLError, OSError) as exc:
         raise errors.InvalidInputError(f"CA bundle {ca_bundle!r} cannot be loaded: {exc}") from None
+    with _contexts_lock:
+        return _contexts.setdefault(ca_bundle, context)
 
 
 # --- decoding -----------------------------------------------------------------------------
@@ -379,9 +392,10 @@ class Transport:
         self.max_body_bytes = max_body_bytes
         self.user_agent = user_agent
         self.debug = _debug_enabled(env)
-        self._pool_kw: dict[str, Any] = dict(
-            maxsize=pool_size, block=False, retries=False,
-            ssl_context=tls_context(ca_bundle if ca_bundle is not None else ca_bundle_from_env(env)))
+        self._ca_bundle = ca_bundle if ca_bundle is not None else ca_bundle_from_env(env)
+        if self._ca_bundle is not None and not os.path.isfile(self._ca_bundle):
+            raise errors.InvalidInputError(f"CA bundle {self._ca_bundle!r} is not a readable file")
+        self._pool_kw: dict[str, Any] = dict(maxsize=pool_size, block=False, retries=False)
         self._managers: dict[Optional[str], urllib3.PoolManager] = {}
         self._routes: dict[str, tuple[Any, bool]] = {}
         self._lock = threading.Lock()
@@ -422,6 +436,9 @@ class Transport:
             port = parts.port or (443 if scheme == "https" else 80)
             proxy = self.proxies.proxy_for(scheme, host, port)
             manager = self._manager(proxy)
+            if scheme == "https" and "ssl_context" not in manager.connection_pool_kw:
+                # Made on the first https origin only: plain http never pays for it.
+                manager.connection_pool_kw["ssl_context"] = tls_context(self._ca_bundle)
             route = ((manager.connection_from_host(host, port, scheme), True) if proxy is None
                      else (manager, False))
             self._routes[origin] = route
