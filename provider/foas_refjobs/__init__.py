@@ -14,6 +14,7 @@ from .client import FoasClient, list_ref_package_jobs
 from .errors import (
     AuthError,
     CredentialsNotFoundError,
+    DeadlineExceededError,
     FoasError,
     InconsistentListingError,
     InvalidInputError,
@@ -40,8 +41,8 @@ _PULUMI_EXPORTS = {
 }
 
 __all__ = [
-    "AuthError", "Credentials", "CredentialsNotFoundError", "FoasClient", "FoasError",
-    "InconsistentListingError", "InvalidInputError", "Job", "JobList", "MalformedResponseError",
+    "AuthError", "Credentials", "CredentialsNotFoundError", "DeadlineExceededError", "FoasClient",
+    "FoasError", "InconsistentListingError", "InvalidInputError", "Job", "JobList", "MalformedResponseError",
     "NetworkError", "NotFoundError", "ParameterError", "PlanEdge", "PlanNode", "RetryPolicy",
     "ServerError", "ThrottlingError", "list_ref_package_jobs", *_PULUMI_EXPORTS,
 ]

@@ -15,7 +15,7 @@ import sys
 from typing import Any, NamedTuple, NoReturn, Optional, TextIO
 
 from . import __version__
-from .client import DEFAULT_PAGE_SIZE, DEFAULT_TIMEOUT, list_ref_package_jobs
+from .client import DEFAULT_PAGE_SIZE, DEFAULT_TIMEOUT, DEFAULT_TOTAL_TIMEOUT, list_ref_package_jobs
 from .errors import FoasError, InvalidInputError
 from .model import JobList
 from .output import FORMATS, render_listing, render_verdict
@@ -97,6 +97,9 @@ def _listing_options(parser: argparse.ArgumentParser, format_help: str) -> None:
                         "1 = sequential)")
     parser.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT,
                         help=f"read timeout per request in seconds (default {DEFAULT_TIMEOUT:g})")
+    parser.add_argument("--total-timeout", type=float, default=DEFAULT_TOTAL_TIMEOUT,
+                        help="seconds for the whole listing, every page and retry included "
+                        f"(default {DEFAULT_TOTAL_TIMEOUT:g})")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -170,6 +173,7 @@ def _fetch(args: argparse.Namespace) -> JobList:
             args.project, args.package, region_id=args.region, endpoint=args.endpoint,
             page_size=args.page_size, job_type=args.job_type, committed_only=args.committed_only,
             max_concurrency=args.max_concurrency, timeout=args.timeout, progress=progress,
+            total_timeout=args.total_timeout,
         )
     finally:
         if progress is not None:

@@ -9,6 +9,7 @@ outcome into one of our errors.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Mapping, Sequence
 from typing import Any, NoReturn, Optional, TypeVar, Union
 from urllib.parse import quote
@@ -38,6 +39,7 @@ from .settings import (
 DEFAULT_PAGE_SIZE = 50
 DEFAULT_TIMEOUT = 10.0
 DEFAULT_CONNECT_TIMEOUT = 5.0
+DEFAULT_TOTAL_TIMEOUT = 300.0
 DEFAULT_MAX_ATTEMPTS = 4
 MAX_BODY_BYTES = 32 * 1024 * 1024
 
@@ -163,16 +165,34 @@ class FoasClient:
         committed_only: bool = False,
         progress: Optional[Progress] = None,
         max_pages: int = MAX_PAGES,
+        total_timeout: float = DEFAULT_TOTAL_TIMEOUT,
     ) -> JobList:
+        """`total_timeout` bounds the whole listing (every page, retry and confirmation); a request
+        in flight is cut at that moment, and only a backoff wait already started can overrun it."""
+        total_timeout = validate_positive("total_timeout", total_timeout)
         project_name = validate_name("project_name", project_name)
         package_name = validate_name("package_name", package_name)
         page_size = validate_page_size(page_size)
         job_type = validate_job_type(job_type)
         if not isinstance(committed_only, bool):
             raise errors.InvalidInputError(f"committed_only must be a boolean, got {committed_only!r}")
+        ends = time.monotonic() + total_timeout
+
+        def fetch(index: int) -> Page:
+            expired = errors.DeadlineExceededError(
+                f"the listing took longer than its total timeout of {total_timeout:g}s")
+            if time.monotonic() >= ends:
+                raise expired
+            try:
+                return self.fetch_page(project_name, package_name, index, page_size, ends)
+            except errors.NetworkError:
+                if time.monotonic() >= ends:  # cut by the listing's deadline, not its own
+                    raise expired from None
+                raise
+
         return verdict.job_list(
             lambda: collect_all_pages(
-                lambda index: self.fetch_page(project_name, package_name, index, page_size),
+                fetch,
                 GET_REF_PACKAGE_JOB,
                 self.retry_policy,
                 max_concurrency=self.max_concurrency,
@@ -198,6 +218,7 @@ def list_ref_package_jobs(
     max_attempts: int = DEFAULT_MAX_ATTEMPTS,
     max_concurrency: int = DEFAULT_MAX_CONCURRENCY,
     progress: Optional[Progress] = None,
+    total_timeout: float = DEFAULT_TOTAL_TIMEOUT,
 ) -> JobList:
     """Every job of `project_name` that references the jar `package_name`.
 
@@ -207,10 +228,11 @@ def list_ref_package_jobs(
     validate_name("package_name", package_name)
     validate_page_size(page_size)
     validate_job_type(job_type)
+    validate_positive("total_timeout", total_timeout)
     with FoasClient(region_id=region_id, endpoint=endpoint, credentials=credentials,
                     timeout=timeout, connect_timeout=connect_timeout, max_attempts=max_attempts,
                     max_concurrency=max_concurrency) as client:
         return client.list_ref_package_jobs(
             project_name, package_name, page_size=page_size, job_type=job_type,
-            committed_only=committed_only, progress=progress,
+            committed_only=committed_only, progress=progress, total_timeout=total_timeout,
         )
