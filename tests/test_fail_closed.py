@@ -122,9 +122,9 @@ def _serve(server: HostileServer, case: Case) -> None:
     server.handler = lambda _request: Reply.json(_encoded(case))
 
 
-def _client(server: HostileServer) -> FoasClient:
+def _client(server: HostileServer, **options: Any) -> FoasClient:
     return FoasClient(endpoint=server.url, credentials=Credentials(KEY_ID, SECRET), max_attempts=1,
-                      max_concurrency=1)
+                      max_concurrency=1, **options)
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
@@ -329,7 +329,8 @@ def _race_pages(size: int, *, churn_forever: bool = False) -> FoasPages:
 
     if churn_forever:
         jobs.append(job("churn-start", IsCommitted=False))
-    return FoasPages(jobs, before_page=before_page)
+    # a service that pages at most `size` jobs: the client cannot read it all in one answer
+    return FoasPages(jobs, before_page=before_page, max_page_size=size)
 
 
 def test_race_is_caught_by_the_confirmation_in_the_library(hostile_server: HostileServer) -> None:
@@ -429,8 +430,9 @@ def _slow_pages(delay: float, jobs: int = 5000) -> FoasPages:
 def test_many_slow_pages_end_at_the_total_timeout(hostile_server: HostileServer) -> None:
     hostile_server.handler = _slow_pages(0.3)
     started = time.monotonic()
-    with _client(hostile_server) as client, pytest.raises(DeadlineExceededError) as info:
-        client.list_ref_package_jobs(PROJECT, PACKAGE, total_timeout=1.5)
+    with _client(hostile_server, total_timeout=1.5) as client, \
+            pytest.raises(DeadlineExceededError) as info:
+        client.list_ref_package_jobs(PROJECT, PACKAGE, page_size=50)
     elapsed = time.monotonic() - started
     assert "total timeout of 1.5s" in str(info.value)
     assert 1.5 <= elapsed < 3.0
@@ -442,8 +444,8 @@ def test_a_stalled_request_is_cut_at_the_total_timeout(hostile_server: HostileSe
     """The per-request timeout is 10 s; the listing's 1 s wins."""
     hostile_server.handler = lambda _r: Reply.json(_empty(), delay=30)
     started = time.monotonic()
-    with _client(hostile_server) as client, pytest.raises(FoasError):
-        client.list_ref_package_jobs(PROJECT, PACKAGE, total_timeout=1.0)
+    with _client(hostile_server, total_timeout=1.0) as client, pytest.raises(FoasError):
+        client.list_ref_package_jobs(PROJECT, PACKAGE)
     assert time.monotonic() - started < 2.5
 
 
@@ -454,7 +456,7 @@ def test_total_timeout_through_the_cli(hostile_server: HostileServer, monkeypatc
     hostile_server.handler = _slow_pages(0.3)
     started = time.monotonic()
     rc = main(["check-unreferenced", "--project", PROJECT, "--package", PACKAGE, "--endpoint",
-               hostile_server.url, "--timeout", "1", "--total-timeout", "1.5"])
+               hostile_server.url, "--timeout", "1", "--total-timeout", "1.5", "--page-size", "50"])
     out, err = capsys.readouterr()
     assert rc == 1 and out == "" and err.startswith("error: DeadlineExceeded: ")
     assert time.monotonic() - started < 3.5
