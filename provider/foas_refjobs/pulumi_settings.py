@@ -8,19 +8,31 @@ rule can be tested, and reused, without an engine.
 Precedence, per setting:
   credentials  foas:accessKeyId/foas:accessKeySecret[/foas:securityToken]
                > alicloud:accessKey/alicloud:secretKey[/alicloud:securityToken]
-               > the client's credential chain (credentials.resolve_source)
+               > the credential chain (credentials.resolve_source), whose profile is
+                 alicloud:profile (else ALIBABA_CLOUD_PROFILE/ALICLOUD_PROFILE) in
+                 alicloud:sharedCredentialsFile (else ~/.aliyun/config.json);
+               then alicloud:assumeRole {roleArn, sessionName, externalId, policy,
+               sessionExpiration}, when set, is assumed with whatever was found
   region       resource/function argument > foas:region > alicloud:region
-               > ALIBABA_CLOUD_REGION_ID > ALICLOUD_REGION > cn-hangzhou
-  endpoint     resource/function argument > foas:endpoint > derived from the region
+               > ALIBABA_CLOUD_REGION_ID > ALICLOUD_REGION > that profile's region_id
+               > cn-hangzhou
+  endpoint     resource/function argument > foas:endpoint > ALIBABA_CLOUD_FOAS_ENDPOINT
+               > derived from the region
+
+These are the keys pulumi-alicloud reads, so a stack configured for it needs
+nothing more for this package.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any, NoReturn, Optional
+import json
+from collections.abc import Callable, Mapping
+from typing import Any, NoReturn, Optional, Union
 
+from .credentials import AssumeRole, CredentialSource, profile_region, resolve_source
 from .errors import FoasError, InvalidInputError
-from .settings import Credentials, parse_endpoint, resolve_region
+from .options import ClientOptions
+from .settings import Credentials, region_is_set
 
 FOAS_ACCESS_KEY_ID = "foas:accessKeyId"
 FOAS_ACCESS_KEY_SECRET = "foas:accessKeySecret"
@@ -31,6 +43,12 @@ ALICLOUD_ACCESS_KEY = "alicloud:accessKey"
 ALICLOUD_SECRET_KEY = "alicloud:secretKey"
 ALICLOUD_SECURITY_TOKEN = "alicloud:securityToken"
 ALICLOUD_REGION = "alicloud:region"
+ALICLOUD_PROFILE = "alicloud:profile"
+ALICLOUD_SHARED_CREDENTIALS_FILE = "alicloud:sharedCredentialsFile"
+ALICLOUD_ASSUME_ROLE = "alicloud:assumeRole"
+_ASSUME_ROLE_FIELDS = {"roleArn": "role_arn", "sessionName": "session_name",
+                       "externalId": "external_id", "policy": "policy",
+                       "sessionExpiration": "session_expiration"}
 
 SECRET_CONFIG_KEYS: frozenset[str] = frozenset({
     FOAS_ACCESS_KEY_SECRET, FOAS_SECURITY_TOKEN, ALICLOUD_SECRET_KEY, ALICLOUD_SECURITY_TOKEN,
@@ -60,40 +78,67 @@ def _pair(lookup: ConfigLookup, id_key: str, secret_key: str, token_key: str) ->
     return Credentials(key_id, secret, _text(lookup, token_key), source=f"pulumi config ({id_key})")
 
 
-def _validated(key: str, value: str, check: Callable[[str], object]) -> None:
+def _assume_role(lookup: ConfigLookup) -> Optional[AssumeRole]:
+    """alicloud:assumeRole as pulumi-alicloud takes it: an object (JSON text in config)."""
+    value = lookup(ALICLOUD_ASSUME_ROLE)
+    if value is None or value == "":
+        return None
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except ValueError:
+            raise InvalidInputError(f"config {ALICLOUD_ASSUME_ROLE} must be an object with "
+                                    "roleArn (JSON in stack config)") from None
+    if not isinstance(value, Mapping):
+        raise InvalidInputError(f"config {ALICLOUD_ASSUME_ROLE} must be an object with roleArn")
+    unknown = sorted(set(value) - set(_ASSUME_ROLE_FIELDS))
+    if unknown:
+        raise InvalidInputError(f"config {ALICLOUD_ASSUME_ROLE}: unknown field(s) {', '.join(unknown)}; "
+                                f"expected {', '.join(_ASSUME_ROLE_FIELDS)}")
+    fields: dict[str, Any] = {_ASSUME_ROLE_FIELDS[k]: v for k, v in value.items() if v not in (None, "")}
+    expiration = fields.get("session_expiration")
+    if isinstance(expiration, float) and expiration.is_integer():
+        fields["session_expiration"] = int(expiration)  # numbers come back as floats
+    elif isinstance(expiration, str) and expiration.isascii() and expiration.isdigit():
+        fields["session_expiration"] = int(expiration)
+    for name in ("role_arn", "session_name", "external_id", "policy"):
+        if name in fields and not isinstance(fields[name], str):
+            raise InvalidInputError(f"config {ALICLOUD_ASSUME_ROLE}: {name} must be a string")
     try:
-        check(value)
+        return AssumeRole(**fields)
     except InvalidInputError as exc:
-        raise InvalidInputError(f"config {key}: {exc.message}") from None
+        raise InvalidInputError(f"config {ALICLOUD_ASSUME_ROLE}: {exc.message}") from None
+    except TypeError:
+        raise InvalidInputError(f"config {ALICLOUD_ASSUME_ROLE} needs roleArn") from None
 
 
 class FoasSettings:
-    """Settings resolved from stack config; whatever config leaves open falls to the environment.
+    """Options resolved from stack config; whatever config leaves open falls to the environment.
 
-    Holds a Credentials object (never pickled, repr redacted) or the error that
-    reading the config raised, so that a broken config fails the operation that
-    needs it, with its message, rather than the provider's start-up.
+    Holds a ClientOptions (its Credentials never pickled, repr redacted) or the
+    error that reading the config raised, so that a broken config fails the
+    operation that needs it, with its message, rather than the provider's start-up.
     """
 
-    __slots__ = ("credentials", "region_id", "endpoint", "error")
+    __slots__ = ("base", "error")
 
-    def __init__(self, credentials: Optional[Credentials] = None, region_id: Optional[str] = None,
-                 endpoint: Optional[str] = None, error: Optional[FoasError] = None) -> None:
-        self.credentials = credentials
-        self.region_id = region_id
-        self.endpoint = endpoint
+    def __init__(self, base: Optional[ClientOptions] = None, error: Optional[FoasError] = None) -> None:
+        self.base = base
         self.error = error
 
+    @property
+    def credentials(self) -> Union[Credentials, CredentialSource, None]:
+        return self.base.credentials if self.base is not None else None
+
     def __repr__(self) -> str:
-        return (f"FoasSettings(credentials={self.credentials!r}, region_id={self.region_id!r}, "
-                f"endpoint={self.endpoint!r}, error={self.error!r})")
+        return f"FoasSettings(base={self.base!r}, error={self.error!r})"
 
     def __reduce__(self) -> NoReturn:
         raise TypeError("FoasSettings are never pickled: they may hold credentials")
 
-    def client_options(self, region_id: Optional[str] = None,
-                       endpoint: Optional[str] = None) -> dict[str, Any]:
-        """Keyword arguments for FoasClient/list_ref_package_jobs; resource inputs win over config.
+    def options(self, region_id: Optional[str] = None, endpoint: Optional[str] = None,
+                **overrides: Any) -> ClientOptions:
+        """The ClientOptions for one listing; resource/function inputs win over config.
 
         Credentials stay None when config had none, so the client runs its own
         environment chain at call time (the provider host inherits the CLI's
@@ -101,27 +146,39 @@ class FoasSettings:
         """
         if self.error is not None:
             raise self.error
-        region = region_id or self.region_id
-        return {
-            "region_id": resolve_region(region) if region else None,
-            "endpoint": endpoint or self.endpoint,
-            "credentials": self.credentials,
-        }
+        base = self.base if self.base is not None else ClientOptions()
+        return base.replace(region_id=region_id, endpoint=endpoint, **overrides)
+
+
+def _validated(key: str, make: Callable[[], ClientOptions]) -> ClientOptions:
+    try:
+        return make()
+    except InvalidInputError as exc:
+        raise InvalidInputError(f"config {key}: {exc.message}") from None
 
 
 def settings_from_config(lookup: ConfigLookup) -> FoasSettings:
     """Read the foas:* then alicloud:* keys through `lookup` (full, namespaced key -> value or None)."""
     try:
-        credentials = (_pair(lookup, FOAS_ACCESS_KEY_ID, FOAS_ACCESS_KEY_SECRET, FOAS_SECURITY_TOKEN)
-                       or _pair(lookup, ALICLOUD_ACCESS_KEY, ALICLOUD_SECRET_KEY,
-                                ALICLOUD_SECURITY_TOKEN))
+        pair = (_pair(lookup, FOAS_ACCESS_KEY_ID, FOAS_ACCESS_KEY_SECRET, FOAS_SECURITY_TOKEN)
+                or _pair(lookup, ALICLOUD_ACCESS_KEY, ALICLOUD_SECRET_KEY, ALICLOUD_SECURITY_TOKEN))
+        credentials: Union[Credentials, CredentialSource, None] = pair
         region_key = FOAS_REGION if _text(lookup, FOAS_REGION) else ALICLOUD_REGION
         region = _text(lookup, region_key)
-        if region:
-            _validated(region_key, region, resolve_region)
+        profile = _text(lookup, ALICLOUD_PROFILE)
+        config_file = _text(lookup, ALICLOUD_SHARED_CREDENTIALS_FILE)
+        assume_role = _assume_role(lookup)
+        if profile or config_file or assume_role:
+            # The profile's own region, as pulumi-alicloud reads it, unless a variable decides.
+            found = profile_region(profile=profile, config_file=config_file)
+            if not region and not region_is_set() and found is not None:
+                region_key, region = found[1], found[0]
+            credentials = resolve_source(pair, profile=profile, config_file=config_file,
+                                         assume_role=assume_role)
         endpoint = _text(lookup, FOAS_ENDPOINT)
+        base = _validated(region_key, lambda: ClientOptions(region_id=region, credentials=credentials))
         if endpoint:
-            _validated(FOAS_ENDPOINT, endpoint, parse_endpoint)
+            base = _validated(FOAS_ENDPOINT, lambda: base.replace(endpoint=endpoint))
     except FoasError as exc:
         return FoasSettings(error=exc)
-    return FoasSettings(credentials, region, endpoint)
+    return FoasSettings(base)

@@ -1,4 +1,4 @@
-"""Where region and endpoint come from, what counts as valid input, and the Credentials value.
+"""Where region and endpoint come from, which values of them are valid, and the Credentials value.
 
 Everything here runs before the first network call, so a typo fails in
 microseconds with a one-line message instead of as a signature error later.
@@ -19,10 +19,6 @@ from .errors import InvalidInputError
 from .redaction import register_secret
 
 DEFAULT_REGION = "cn-hangzhou"
-MAX_NAME_LENGTH = 255
-MIN_PAGE_SIZE = 1
-MAX_PAGE_SIZE = 100
-JOB_TYPES = ("FLINK_STREAM", "FLINK_BATCH")
 
 _REGION_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 _LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
@@ -62,45 +58,6 @@ def _invalid(message: str) -> NoReturn:
     raise InvalidInputError(message)
 
 
-def validate_name(kind: str, value: object) -> str:
-    """Return the name unchanged, or raise: it goes into the URL path as one segment."""
-    if not isinstance(value, str):
-        _invalid(f"{kind} must be a string, got {type(value).__name__}")
-    if not value.strip():
-        _invalid(f"{kind} must not be empty or whitespace")
-    if len(value) > MAX_NAME_LENGTH:
-        _invalid(f"{kind} is {len(value)} characters long; the limit is {MAX_NAME_LENGTH}")
-    if value in (".", ".."):
-        _invalid(f"{kind} {value!r} is a dot segment and cannot name a {kind.split('_')[0]}")
-    for ch in value:
-        if "\udc80" <= ch <= "\udcff":
-            # How Python hands over a byte that the locale could not decode (PEP 383).
-            _invalid(f"{kind} contains the undecodable byte 0x{ord(ch) - 0xDC00:02X}: the command line "
-                     "or environment is not valid in the locale's encoding (use a UTF-8 locale, "
-                     "e.g. LC_ALL=C.UTF-8)")
-        if unicodedata.category(ch) == "Cs":
-            _invalid(f"{kind} contains the unpaired surrogate U+{ord(ch):04X}, which is not text")
-        if unicodedata.category(ch) == "Cc":
-            _invalid(f"{kind} contains the control character U+{ord(ch):04X}")
-    return value
-
-
-def validate_page_size(value: object) -> int:
-    if isinstance(value, bool) or not isinstance(value, int):
-        _invalid(f"page_size must be an integer, got {value!r}")
-    if not MIN_PAGE_SIZE <= value <= MAX_PAGE_SIZE:
-        _invalid(f"page_size must be between {MIN_PAGE_SIZE} and {MAX_PAGE_SIZE}, got {value}")
-    return value
-
-
-def validate_job_type(value: object) -> Optional[str]:
-    if value is None:
-        return None
-    if not isinstance(value, str) or value.upper() not in JOB_TYPES:
-        _invalid(f"job_type must be one of {', '.join(JOB_TYPES)}, got {value!r}")
-    return value.upper()
-
-
 MAX_SECONDS = 86_400.0
 
 
@@ -115,8 +72,12 @@ def validate_positive(name: str, value: object, *, allow_zero: bool = False) -> 
     return float(value)
 
 
-def resolve_region(region_id: Optional[str] = None, env: Optional[Mapping[str, str]] = None) -> str:
-    """Argument, else ALIBABA_CLOUD_REGION_ID, else ALICLOUD_REGION, else cn-hangzhou."""
+def resolve_region(region_id: Optional[str] = None, env: Optional[Mapping[str, str]] = None,
+                   profile_region: Optional[tuple[str, str]] = None) -> str:
+    """Argument, else ALIBABA_CLOUD_REGION_ID, else ALICLOUD_REGION, else the profile's, else cn-hangzhou.
+
+    `profile_region` is (region_id, where it was read) from the aliyun CLI profile.
+    """
     env = os.environ if env is None else env
     source = "region_id"
     value = region_id
@@ -124,11 +85,19 @@ def resolve_region(region_id: Optional[str] = None, env: Optional[Mapping[str, s
         if value:
             break
         value, source = env.get(var), var
+    if not value and profile_region is not None:
+        value, source = profile_region
     if not value:
         return DEFAULT_REGION
     if not isinstance(value, str) or len(value) > 64 or not _REGION_RE.fullmatch(value):
         _invalid(f"{source} {value!r} is not a region id (expected e.g. cn-hangzhou)")
     return value
+
+
+def region_is_set(region_id: Optional[str] = None, env: Optional[Mapping[str, str]] = None) -> bool:
+    """True when the argument or a region variable decides, so no profile needs reading."""
+    env = os.environ if env is None else env
+    return bool(region_id or env.get("ALIBABA_CLOUD_REGION_ID") or env.get("ALICLOUD_REGION"))
 
 
 @dataclass(frozen=True)
@@ -150,6 +119,24 @@ class Endpoint:
 
     def __str__(self) -> str:
         return self.url
+
+
+ENDPOINT_ENV = "ALIBABA_CLOUD_FOAS_ENDPOINT"
+
+
+def resolve_endpoint(endpoint: Optional[str], region_id: str,
+                     env: Optional[Mapping[str, str]] = None) -> Endpoint:
+    """Argument, else ALIBABA_CLOUD_FOAS_ENDPOINT, else the region's foas endpoint over HTTPS."""
+    env = os.environ if env is None else env
+    if endpoint is not None:
+        return parse_endpoint(endpoint)
+    configured = env.get(ENDPOINT_ENV)
+    if configured:
+        try:
+            return parse_endpoint(configured)
+        except InvalidInputError as exc:
+            raise InvalidInputError(f"{ENDPOINT_ENV}: {exc.message}") from None
+    return default_endpoint(region_id)
 
 
 def default_endpoint(region_id: str) -> Endpoint:
