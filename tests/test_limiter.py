@@ -1,0 +1,82 @@
+"""The throttle budget on its own: AIMD with one decrease per burst and a learned ceiling."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+
+from foas_refjobs import ThrottlingError
+from foas_refjobs.limiter import PROBE_WINDOWS, AdaptiveLimiter
+
+
+def ok() -> str:
+    return "ok"
+
+
+def throttled() -> str:
+    raise ThrottlingError("slow down")
+
+
+def test_successes_below_the_ceiling_raise_the_limit_every_few_calls() -> None:
+    limiter = AdaptiveLimiter(8, recover_after=4)
+    limiter.limit = 2
+    for _ in range(4):
+        limiter.run(ok)
+    assert limiter.limit == 3
+
+
+def test_one_burst_halves_once_and_teaches_the_ceiling() -> None:
+    """16 requests sent under one limit, 8 throttled: one halving, and 8 is what fits."""
+    limiter = AdaptiveLimiter(16)
+    started = threading.Barrier(16)
+    release = threading.Event()
+    outcomes: list[str] = []
+
+    def call(fail: bool) -> str:
+        started.wait(5)
+        release.wait(5)
+        if fail:
+            raise ThrottlingError("429")
+        return "ok"
+
+    def worker(fail: bool) -> None:
+        try:
+            outcomes.append(limiter.run(lambda: call(fail)))
+        except ThrottlingError:
+            outcomes.append("throttled")
+
+    threads = [threading.Thread(target=worker, args=(i >= 8,)) for i in range(16)]
+    for t in threads:
+        t.start()
+    release.set()
+    for t in threads:
+        t.join(10)
+    assert outcomes.count("throttled") == 8
+    assert limiter.throttle_events == 8
+    assert limiter.limit == 8 and limiter.lowest_limit == 8  # halved once, not to 1
+    assert limiter.ceiling == 8
+
+
+def test_above_the_ceiling_the_limit_probes_slowly() -> None:
+    limiter = AdaptiveLimiter(16, recover_after=4)
+    with pytest.raises(ThrottlingError):
+        limiter.run(throttled)  # 16 -> 8, ceiling 15
+    limiter.ceiling = 8
+    for _ in range(PROBE_WINDOWS * 8 - 1):
+        limiter.run(ok)
+    assert limiter.limit == 8
+    limiter.run(ok)
+    assert limiter.limit == 9
+
+
+def test_never_more_in_flight_than_the_limit() -> None:
+    limiter = AdaptiveLimiter(3)
+    gate = threading.Event()
+    threads = [threading.Thread(target=limiter.run, args=(lambda: gate.wait(5),)) for _ in range(10)]
+    for t in threads:
+        t.start()
+    gate.set()
+    for t in threads:
+        t.join(10)
+    assert limiter.highest_in_flight == 3 and limiter.in_flight == 0
