@@ -206,9 +206,10 @@ def main(argv: Optional[list[str]] = None) -> int:
           + f" | {(math.ceil(199 / 8) + 1) * latency * 1000:.0f} ms |")
     print(f"| T: S against a service throttling above {args.max_in_flight} in flight | "
           + " | ".join(fmt(ttimes["T"])) + " | |")
-    print(f"| T8: S8 against the same service | " + " | ".join(fmt(ttimes["T8"])) + " | |")
+    print("| T8: S8 against the same service | " + " | ".join(fmt(ttimes["T8"])) + " | |")
     print()
-    print(f"M/S = {m / s:.2f} (target ≤ {TARGET_M_OVER_S:g}: {'met' if m / s <= TARGET_M_OVER_S else 'NOT met'});"
+    verdict = "met" if m / s <= TARGET_M_OVER_S else "NOT met"
+    print(f"M/S = {m / s:.2f} (target ≤ {TARGET_M_OVER_S:g}: {verdict});"
           f" S/bound = {s / bound_s:.2f}; S8/S = {statistics.median(times['S8']) / s:.2f}")
     for name in ("T", "T8"):
         throttles = [i["throttles"] for i in tinfo[name]]
