@@ -80,3 +80,24 @@ def test_never_more_in_flight_than_the_limit() -> None:
     for t in threads:
         t.join(10)
     assert limiter.highest_in_flight == 3 and limiter.in_flight == 0
+
+
+def test_gc_pause_is_shared_restored_and_respects_a_disabled_gc() -> None:
+    import gc
+
+    from foas_refjobs.paging import gc_paused
+
+    assert gc.isenabled()
+    with gc_paused():
+        assert not gc.isenabled()
+        with gc_paused():  # a second listing at the same time
+            assert not gc.isenabled()
+        assert not gc.isenabled()
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        with gc_paused():
+            pass
+        assert not gc.isenabled()  # the caller's choice stays
+    finally:
+        gc.enable()
