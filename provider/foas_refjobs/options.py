@@ -8,13 +8,15 @@ so a new option is one field here.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Mapping
 from typing import Any, NoReturn, Optional, Union
 
-from .credentials import CredentialSource
+from .credentials import CredentialSource, resolve_region_id
 from .errors import InvalidInputError
 from .retry import RetryPolicy
 from .settings import (
+    ENDPOINT_ENV,
     Credentials,
     Endpoint,
     default_endpoint,
@@ -25,6 +27,7 @@ from .settings import (
 
 DEFAULT_TIMEOUT = 10.0
 DEFAULT_CONNECT_TIMEOUT = 5.0
+DEFAULT_TOTAL_TIMEOUT = 300.0
 DEFAULT_MAX_ATTEMPTS = 4
 DEFAULT_MAX_CONCURRENCY = 16
 MAX_CONCURRENCY = 64
@@ -59,6 +62,16 @@ def _endpoint(value: object) -> Optional[Endpoint]:
     return parse_endpoint(value)
 
 
+def _endpoint_from_env() -> Optional[Endpoint]:
+    configured = os.environ.get(ENDPOINT_ENV)
+    if not configured:
+        return None
+    try:
+        return parse_endpoint(configured)
+    except InvalidInputError as exc:
+        raise InvalidInputError(f"{ENDPOINT_ENV}: {exc.message}") from None
+
+
 def _credentials(value: object) -> Union[Credentials, CredentialSource, None]:
     if value is not None and not isinstance(value, (Credentials, CredentialSource)):
         _invalid("credentials must be a foas_refjobs.Credentials or a CredentialSource")
@@ -73,11 +86,12 @@ def _retry_policy(value: object) -> RetryPolicy:
 
 # One validator per stored field: __init__ runs them all, replace() only the changed ones.
 _FIELDS: dict[str, Callable[[Any], Any]] = {
-    "region_id": resolve_region,
+    "region_id": resolve_region_id,
     "_endpoint": _endpoint,
     "credentials": _credentials,
     "timeout": lambda value: validate_positive("timeout", value),
     "connect_timeout": lambda value: validate_positive("connect_timeout", value),
+    "total_timeout": lambda value: validate_positive("total_timeout", value),
     "retry_policy": _retry_policy,
     "max_concurrency": validate_concurrency,
     "max_body_bytes": lambda value: _positive_int("max_body_bytes", value),
@@ -90,9 +104,12 @@ class ClientOptions:
 
     `credentials` is a Credentials value, a CredentialSource (a profile or a
     role to assume, see `credentials.resolve_source`), or None for the
-    documented chain, looked up when a client is made. `endpoint` None means
-    the region's foas endpoint. `max_pages` None means the bound the service's
-    own TotalCount and page size imply.
+    documented chain, looked up when a client is made. `region_id` None means
+    ALIBABA_CLOUD_REGION_ID, ALICLOUD_REGION, the aliyun CLI profile's
+    region_id, else cn-hangzhou. `endpoint` None means ALIBABA_CLOUD_FOAS_ENDPOINT,
+    else the region's foas endpoint. `max_pages` None means the bound the
+    service's own TotalCount and page size imply. `total_timeout` bounds one whole
+    listing (every page, retry and confirmation), `timeout` one request.
     """
 
     __slots__ = tuple(_FIELDS)
@@ -102,6 +119,7 @@ class ClientOptions:
     credentials: Union[Credentials, CredentialSource, None]
     timeout: float
     connect_timeout: float
+    total_timeout: float
     retry_policy: RetryPolicy
     max_concurrency: int
     max_body_bytes: int
@@ -115,6 +133,7 @@ class ClientOptions:
         credentials: Union[Credentials, CredentialSource, None] = None,
         timeout: float = DEFAULT_TIMEOUT,
         connect_timeout: float = DEFAULT_CONNECT_TIMEOUT,
+        total_timeout: float = DEFAULT_TOTAL_TIMEOUT,
         max_attempts: int = DEFAULT_MAX_ATTEMPTS,
         retry_policy: Optional[RetryPolicy] = None,
         max_concurrency: int = DEFAULT_MAX_CONCURRENCY,
@@ -123,9 +142,12 @@ class ClientOptions:
     ) -> None:
         if retry_policy is None:
             retry_policy = RetryPolicy(max_attempts=validate_max_attempts(max_attempts))
+        if endpoint is None:
+            endpoint = _endpoint_from_env()
         self._set({
             "region_id": region_id, "_endpoint": endpoint, "credentials": credentials,
-            "timeout": timeout, "connect_timeout": connect_timeout, "retry_policy": retry_policy,
+            "timeout": timeout, "connect_timeout": connect_timeout, "total_timeout": total_timeout,
+            "retry_policy": retry_policy,
             "max_concurrency": max_concurrency, "max_body_bytes": max_body_bytes,
             "max_pages": max_pages,
         })
