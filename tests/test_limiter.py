@@ -29,15 +29,17 @@ def test_successes_below_the_ceiling_raise_the_limit_every_few_calls() -> None:
 def test_one_burst_halves_once_and_teaches_the_ceiling() -> None:
     """16 requests sent under one limit, 8 throttled: one halving, and 8 is what fits."""
     limiter = AdaptiveLimiter(16)
-    started = threading.Barrier(16)
-    release = threading.Event()
+    started = threading.Barrier(17)
+    throttle_now = threading.Event()
+    succeed_now = threading.Event()
     outcomes: list[str] = []
 
     def call(fail: bool) -> str:
-        started.wait(5)
-        release.wait(5)
+        started.wait(30)
         if fail:
+            throttle_now.wait(30)
             raise ThrottlingError("429")
+        succeed_now.wait(30)
         return "ok"
 
     def worker(fail: bool) -> None:
@@ -49,13 +51,17 @@ def test_one_burst_halves_once_and_teaches_the_ceiling() -> None:
     threads = [threading.Thread(target=worker, args=(i >= 8,)) for i in range(16)]
     for t in threads:
         t.start()
-    release.set()
+    started.wait(30)  # all 16 in flight under the first limit
+    throttle_now.set()
+    while outcomes.count("throttled") < 8:
+        threading.Event().wait(0.01)
+    succeed_now.set()
     for t in threads:
-        t.join(10)
-    assert outcomes.count("throttled") == 8
+        t.join(30)
+    assert outcomes.count("throttled") == 8 and outcomes.count("ok") == 8
     assert limiter.throttle_events == 8
-    assert limiter.limit == 8 and limiter.lowest_limit == 8  # halved once, not to 1
-    assert limiter.ceiling == 8
+    assert limiter.lowest_limit == 8  # halved once, not to 1
+    assert limiter.ceiling == 8 and limiter.limit == 8  # and no probing above it yet
 
 
 def test_above_the_ceiling_the_limit_probes_slowly() -> None:
