@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
@@ -93,6 +94,39 @@ def test_what_is_known_at_preview(engine: Engine, emulator: FoasEmulator) -> Non
     # Existing, unchanged resource: the recorded outputs (no change, so no Outputs diff).
     assert "ref-jobs" not in again.stdout.split("Resources:")[-1]
     assert "2 unchanged" in again.text
+
+
+DETAIL_PROGRAM = f"""
+import pulumi
+from foas_refjobs import RefPackageJobs, get_ref_package_jobs_output
+
+light = RefPackageJobs("light", "{PROJECT}", "{PACKAGE}")
+full = RefPackageJobs("full", "{PROJECT}", "{PACKAGE}", enable_details=True)
+func = get_ref_package_jobs_output("{PROJECT}", "{PACKAGE}", enable_details=True)
+pulumi.export("light_jobs", light.jobs)
+pulumi.export("light_ids", light.job_ids)
+pulumi.export("full_jobs", full.jobs)
+pulumi.export("func_jobs", func.jobs)
+pulumi.export("func_ids", func.job_ids)
+"""
+
+
+def test_per_job_detail_is_opt_in_and_secret_in_both_forms(engine: Engine, emulator: FoasEmulator) -> None:
+    project = engine.program("detail", DETAIL_PROGRAM)
+    engine.stack(project, emulator)
+    engine.run(project, "up", "--yes", "--skip-preview")
+    shown = engine.run(project, "stack", "output", "--json").stdout
+    outs = dict(json.loads(shown))
+    assert outs["full_jobs"] == "[secret]" and outs["func_jobs"] == "[secret]"
+    assert outs["light_ids"] == outs["func_ids"] == _ids(emulator)
+    assert "light_jobs" not in outs
+    revealed = engine.outputs(project)
+    assert [j["job_id"] for j in revealed["full_jobs"]] == _ids(emulator)
+    assert revealed["func_jobs"] == revealed["full_jobs"]
+    state = engine.resources(project)
+    assert "jobs" not in state["light"]["outputs"]
+    assert set(state["full"]["outputs"]["jobs"]) == {"4dabf18193072939515e22adb298388d", "ciphertext"}
+    engine.run(project, "destroy", "--yes", "--skip-preview")
 
 
 def test_consume_outputs_reads_the_producer_through_a_stack_reference(
