@@ -188,13 +188,25 @@ def test_check_job_type(emulator_env, capsys):
     ("unused-udf.jar", 0, False), (BLINK, 3, True),
 ])
 def test_check_json(emulator_env, capsys, package, expected_code, referenced):
+    """Only what the verdict needs: no job's code or properties (connector passwords) in CI logs."""
     code, out, _ = run(capsys, *listing_args(emulator_env, "check-unreferenced", package, PROJECT,
                                              "--format", "json"))
     assert code == expected_code
     data = json.loads(out)
     assert list(data) == ["project_name", "package_name", "total_count", "jobs", "referenced"]
     assert data["referenced"] is referenced
-    assert data["jobs"] == [as_cli_json(j) for j in referencing(emulator_env, package)]
+    assert data["jobs"] == [{"job_id": j["JobId"], "job_name": j["JobName"], "is_committed": j["IsCommitted"]}
+                            for j in referencing(emulator_env, package)]
+    assert "blink.main.class" not in out and "checkpoint" not in out
+
+
+def test_check_json_detail_on_request(emulator_env, capsys):
+    code, out, _ = run(capsys, *listing_args(emulator_env, "check-unreferenced", BLINK, PROJECT,
+                                             "--format", "json", "--detail"))
+    assert code == 3
+    data = json.loads(out)
+    assert data["referenced"] is True
+    assert data["jobs"] == [as_cli_json(j) for j in referencing(emulator_env, BLINK)]
 
 
 # --- errors ---------------------------------------------------------------------------------
@@ -308,10 +320,11 @@ def test_invalid_names_exit_1(emulator_env, capsys, package):
     ["list", "--project", "p", "--package", "x", "--no-such-flag"],
     ["emulator", "--port", "eighty"],
 ])
-def test_bad_arguments_exit_1_with_one_line(capsys, argv):
+def test_bad_arguments_exit_2_with_one_line(capsys, argv):
+    """argparse's convention: a gate can tell a typo (2) from an outage (1)."""
     with pytest.raises(SystemExit) as info:
         cli.main(argv)
-    assert info.value.code == 1
+    assert info.value.code == 2
     out, err = capsys.readouterr()
     assert out == ""
     line = _error_line(err)
@@ -333,12 +346,16 @@ def test_help_on_every_command(capsys, argv):
 
 
 def test_version(capsys):
+    from importlib.metadata import version
+
     from foas_refjobs import __version__
 
     with pytest.raises(SystemExit) as info:
         cli.main(["--version"])
     assert info.value.code == 0
-    assert capsys.readouterr().out.strip() == f"foas-refjobs {__version__}"
+    python = "{}.{}.{}".format(*sys.version_info[:3])
+    assert capsys.readouterr().out == (f"foas-refjobs {__version__} (aliyun-python-sdk-core "
+                                       f"{version('aliyun-python-sdk-core')}, Python {python})\n")
 
 
 # --- as a real process ----------------------------------------------------------------------

@@ -56,3 +56,12 @@ def test_sdist_manifest_ships_what_the_tests_need():
     grafted = {words[1] for words in lines if words[:1] == ["graft"]}
     assert {"tests", "docs", "examples"} <= grafted
     assert next(w for w in lines if w[:1] == ["include"])[:2] == ["include", "LICENSE"]
+
+
+def test_install_lines_name_this_version():
+    """The README's install line and the examples' outside-a-checkout hint follow the version."""
+    requirement = f"pulumi-foas-refjobs=={PYPROJECT['version']}"
+    assert f"pip install {requirement}" in (ROOT / "README.md").read_text(encoding="utf-8")
+    for path in sorted((ROOT / "examples").glob("*/requirements.txt")):
+        text = path.read_text(encoding="utf-8")
+        assert "../.." in text.splitlines() and requirement in text, path

@@ -157,6 +157,8 @@ def check_installed(wheel: Path) -> None:
     print("   " + version.strip().replace("\n", "\n   "))
     expected = wheel.name.split("-")[1]
     require(version.startswith(f"foas-refjobs {expected}"), f"--version does not say {expected}")
+    completion = run([cli, "completion", "bash"], cwd=away, env=env)
+    require("_shtab_foas_refjobs" in completion, "no bash completion script from the installed wheel")
     origin = run([str(python), "-c", "import foas_refjobs; print(foas_refjobs.__file__)"], cwd=away, env=env)
     require(str(WORK / "venv") in origin, f"foas_refjobs imported from {origin.strip()}, not the wheel")
     show = run([str(python), "-m", "pip", "show", "-f", "pulumi-foas-refjobs"], cwd=away, env=env)

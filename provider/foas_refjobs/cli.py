@@ -1,37 +1,80 @@
 """`foas-refjobs`: list the jobs that reference a jar, gate on it, or run the emulator.
 
-Imports neither pulumi nor grpc, so a shell gate pays only for the SDK.
-Exit codes: 0 success / unreferenced, 3 referenced (check-unreferenced), 1 any error.
+Imports neither pulumi nor grpc, so a shell gate pays only for the SDK. Output
+formats live in `output`; this module parses arguments and maps outcomes to
+exit codes (see EXIT_CODES_HELP).
 """
 
 from __future__ import annotations
 
 import argparse
-import json
+import contextlib
+import os
 import signal
 import sys
-from datetime import datetime, timezone
-from typing import Any, NoReturn, Optional, TextIO
+from typing import Any, NamedTuple, NoReturn, Optional, TextIO
 
 from . import __version__
 from .client import DEFAULT_PAGE_SIZE, DEFAULT_TIMEOUT, list_ref_package_jobs
 from .errors import FoasError
-from .model import Job, JobList
+from .model import JobList
+from .output import FORMATS, render_listing, render_verdict
 from .paging import DEFAULT_MAX_CONCURRENCY
 from .settings import JOB_TYPES
-from .verdict import filter_description
 
 EXIT_OK = 0
 EXIT_ERROR = 1
+EXIT_USAGE = 2
 EXIT_REFERENCED = 3
+EXIT_INTERRUPTED = 130
+EXIT_CODES_HELP = """exit codes:
+  0    success; check-unreferenced: no job references the package
+  1    error (service, network, credentials, invalid value, doubtful listing);
+       never read as "unreferenced"
+  2    usage error: unknown option, missing argument or malformed value;
+       nothing was sent
+  3    check-unreferenced: some job references the package
+  130  interrupted (Ctrl-C)
+A closed stdout (`foas-refjobs list ... | head -1`) is not an error: the exit
+code stays the command's."""
+FORMAT_HELP = ("table (default): aligned columns; json: every field of every job; csv: one row per job, "
+               "without code, plan and properties; ids: one job id per line, for xargs")
+CHECK_FORMAT_HELP = ("table (default): the verdict and the referencing jobs; json: the verdict with each "
+                     "job's id, name and committed state (all fields with --detail); csv, ids: the "
+                     "referencing jobs as in list")
+COMPLETION_SHELLS = ("bash", "zsh")
 
 
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> NoReturn:
-        self.exit(EXIT_ERROR, f"error: {message} (see {self.prog} --help)\n")
+        self.exit(EXIT_USAGE, f"error: {message} (see {self.prog} --help)\n")
 
 
-def _listing_options(parser: argparse.ArgumentParser) -> None:
+class _VersionAction(argparse.Action):
+    """`--version` with the SDK's and Python's versions, looked up only when asked."""
+
+    def __init__(self, option_strings: list[str], dest: str = argparse.SUPPRESS,
+                 default: str = argparse.SUPPRESS, help: Optional[str] = None) -> None:
+        super().__init__(option_strings, dest=dest, default=default, nargs=0, help=help)
+
+    def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace,
+                 values: Any, option_string: Optional[str] = None) -> None:
+        _write_ignoring_closed_stdout(version_line())
+        parser.exit(EXIT_OK)
+
+
+def version_line() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        sdk = version("aliyun-python-sdk-core")
+    except PackageNotFoundError:
+        sdk = "not installed"
+    python = ".".join(str(n) for n in sys.version_info[:3])
+    return f"foas-refjobs {__version__} (aliyun-python-sdk-core {sdk}, Python {python})"
+
+
+def _listing_options(parser: argparse.ArgumentParser, format_help: str) -> None:
     parser.add_argument("--project", required=True, help="foas project name")
     parser.add_argument("--package", required=True, help="jar package name, e.g. udf.jar")
     parser.add_argument("--region", help="region id (default: ALIBABA_CLOUD_REGION_ID, "
@@ -44,7 +87,10 @@ def _listing_options(parser: argparse.ArgumentParser) -> None:
                         help="only jobs of this type")
     parser.add_argument("--committed-only", action="store_true",
                         help="only committed (online) jobs")
-    parser.add_argument("--format", choices=("table", "json"), default="table")
+    parser.add_argument("--format", choices=FORMATS, default="table", help=format_help)
+    parser.add_argument("-q", "--quiet", action="store_true",
+                        help="print nothing on stdout (no warnings or progress either); errors "
+                        "still go to stderr: the exit code is the answer")
     parser.add_argument("--max-concurrency", type=int, default=DEFAULT_MAX_CONCURRENCY,
                         help=f"pages fetched at once (default {DEFAULT_MAX_CONCURRENCY}; "
                         "1 = sequential)")
@@ -53,27 +99,48 @@ def _listing_options(parser: argparse.ArgumentParser) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="foas-refjobs", description="Which Realtime Compute (foas) jobs "
-                     "reference a jar package? Credentials come from ALIBABA_CLOUD_ACCESS_KEY_ID/"
-                     "ALIBABA_CLOUD_ACCESS_KEY_SECRET (see README).")
-    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    formatter = argparse.RawDescriptionHelpFormatter
+    parser = _Parser(prog="foas-refjobs", formatter_class=formatter, epilog=EXIT_CODES_HELP,
+                     description="Which Realtime Compute (foas) jobs reference a jar package?\n"
+                     "Credentials come from ALIBABA_CLOUD_ACCESS_KEY_ID and\n"
+                     "ALIBABA_CLOUD_ACCESS_KEY_SECRET, or the chain in the README.")
+    parser.add_argument("--version", action=_VersionAction,
+                        help="print the version, with the SDK's and Python's, and exit")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
     listing = sub.add_parser("list", help="list the jobs that reference a package",
-                             description="List the jobs that reference a package.")
-    _listing_options(listing)
+                             description="List the jobs that reference a package.",
+                             formatter_class=formatter, epilog=EXIT_CODES_HELP)
+    _listing_options(listing, FORMAT_HELP)
     check = sub.add_parser(
         "check-unreferenced", help="exit 0 if no job references the package, 3 if some do",
         description="Exit 0 when no job references the package, 3 (listing them) when some "
-        "do, 1 on any error: an error never reads as unreferenced.")
-    _listing_options(check)
+        "do, 1 on any error: an error never reads as unreferenced.",
+        formatter_class=formatter, epilog=EXIT_CODES_HELP)
+    _listing_options(check, CHECK_FORMAT_HELP)
+    check.add_argument("--detail", action="store_true",
+                       help="with --format json: every field of each job, including code and "
+                       "properties (which can hold connector passwords)")
     emu = sub.add_parser("emulator", help="run the local FOAS emulator in the foreground",
                          description="Serve GetRefPackageJob locally, verifying signatures.")
-    emu.add_argument("--host", default="127.0.0.1")
-    emu.add_argument("--port", type=int, default=8400, help="0 picks a free port")
+    emu.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    emu.add_argument("--port", type=int, default=8400, help="port (default 8400; 0 picks a free one)")
     emu.add_argument("--data", help="JSON data file (default: the shipped demo data set)")
     emu.add_argument("--latency-ms", type=float, default=0.0, help="added to every request")
     emu.add_argument("--verbose", action="store_true", help="log every request to stderr")
+    completion = sub.add_parser(
+        "completion", help="print a shell completion script (bash or zsh)",
+        description="Print a completion script generated from this command's own options. "
+        "bash: foas-refjobs completion bash > ~/.local/share/bash-completion/completions/foas-refjobs; "
+        "zsh: foas-refjobs completion zsh > \"${fpath[1]}/_foas-refjobs\"")
+    completion.add_argument("shell", choices=COMPLETION_SHELLS)
     return parser
+
+
+class Outcome(NamedTuple):
+    """A command's exit code and what it has to say on stdout (printed unless --quiet)."""
+
+    code: int
+    text: str
 
 
 class _Progress:
@@ -96,7 +163,7 @@ class _Progress:
 
 
 def _fetch(args: argparse.Namespace) -> JobList:
-    progress = _Progress(sys.stderr) if sys.stderr.isatty() else None
+    progress = _Progress(sys.stderr) if sys.stderr.isatty() and not args.quiet else None
     try:
         return list_ref_package_jobs(
             args.project, args.package, region_id=args.region, endpoint=args.endpoint,
@@ -108,62 +175,27 @@ def _fetch(args: argparse.Namespace) -> JobList:
             progress.finish()
 
 
-def _when(ms: Optional[int]) -> str:
-    if ms is None:
-        return "-"
-    return datetime.fromtimestamp(ms / 1000, tz=timezone.utc).strftime("%Y-%m-%d %H:%M")
-
-
-def _committed(job: Job) -> str:
-    return {True: "yes", False: "no", None: "?"}[job.is_committed]
-
-
-def render_table(jobs: JobList) -> str:
-    header = ("JOB_ID", "JOB_NAME", "TYPE", "API", "COMMITTED", "ENGINE", "MODIFIED (UTC)")
-    rows = [(j.job_id, j.job_name or "-", j.job_type or "-", j.api_type or "-", _committed(j),
-             j.engine_version or "-", _when(j.modify_time)) for j in jobs.jobs]
-    widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
-    lines = ["  ".join(str(c).ljust(w) for c, w in zip(r, widths, strict=True)).rstrip()
-             for r in [header, *rows]]
-    noun = "job references" if jobs.total_count == 1 else "jobs reference"
-    lines.append(f"{jobs.total_count} {noun} {jobs.package_name} in project {jobs.project_name}")
-    return "\n".join(lines)
-
-
-def _cmd_list(args: argparse.Namespace) -> int:
+def _cmd_list(args: argparse.Namespace) -> Outcome:
     jobs = _fetch(args)
-    if not jobs.consistent:
+    if not jobs.consistent and not args.quiet:
         print(f"warning: {jobs.inconsistency} (listing may be incomplete)", file=sys.stderr)
-    if args.format == "json":
-        print(json.dumps(jobs.to_dict(), ensure_ascii=False, indent=2))
-    else:
-        print(render_table(jobs))
-    return EXIT_OK
+    return Outcome(EXIT_OK, render_listing(jobs, args.format))
 
 
-def _cmd_check(args: argparse.Namespace) -> int:
+def _cmd_check(args: argparse.Namespace) -> Outcome:
     jobs = _fetch(args).require_consistent()
-    scope = " ".join([*(["committed"] if args.committed_only else []),
-                      *([args.job_type] if args.job_type else []), "job"])
-    if not jobs.referenced:
-        if args.format == "json":
-            print(json.dumps({**jobs.to_dict(), "referenced": False}, ensure_ascii=False, indent=2))
-        else:
-            applied = filter_description(args.job_type, args.committed_only)
-            print(f"unreferenced: no {scope} in project {jobs.project_name} references "
-                  f"{jobs.package_name}" + (f" (filter: {applied})" if applied else ""))
-        return EXIT_OK
-    if args.format == "json":
-        print(json.dumps({**jobs.to_dict(), "referenced": True}, ensure_ascii=False, indent=2))
-    else:
-        print(f"referenced: {jobs.total_count} {scope}(s) in project {jobs.project_name} "
-              f"reference {jobs.package_name}:")
-        for job in jobs.jobs:
-            print(f"  {job.job_name or '-'} ({job.job_id}) committed={_committed(job)}")
-    return EXIT_REFERENCED
+    text = render_verdict(jobs, args.format, committed_only=args.committed_only, job_type=args.job_type,
+                          detail=args.detail)
+    return Outcome(EXIT_REFERENCED if jobs.referenced else EXIT_OK, text)
 
 
-def _cmd_emulator(args: argparse.Namespace) -> int:
+def _cmd_completion(args: argparse.Namespace) -> Outcome:
+    import shtab
+
+    return Outcome(EXIT_OK, shtab.complete(build_parser(), shell=args.shell).rstrip("\n"))
+
+
+def _cmd_emulator(args: argparse.Namespace) -> Outcome:
     from .emulator import DEFAULT_ACCESS_KEY_ID, DEFAULT_ACCESS_KEY_SECRET, EmulatorState, FoasEmulator
 
     try:
@@ -181,32 +213,60 @@ def _cmd_emulator(args: argparse.Namespace) -> int:
         raise KeyboardInterrupt
 
     signal.signal(signal.SIGTERM, _stop)
-    print(f"FOAS emulator listening on {emu.url}", flush=True)
+    _write_ignoring_closed_stdout(f"FOAS emulator listening on {emu.url}")
     if not args.data:
-        print(f"demo AccessKey: ALIBABA_CLOUD_ACCESS_KEY_ID={DEFAULT_ACCESS_KEY_ID} "
-              f"ALIBABA_CLOUD_ACCESS_KEY_SECRET={DEFAULT_ACCESS_KEY_SECRET}", flush=True)
+        _write_ignoring_closed_stdout(f"demo AccessKey: ALIBABA_CLOUD_ACCESS_KEY_ID={DEFAULT_ACCESS_KEY_ID} "
+                                      f"ALIBABA_CLOUD_ACCESS_KEY_SECRET={DEFAULT_ACCESS_KEY_SECRET}")
     try:
         emu.serve_forever()
     except KeyboardInterrupt:
         print("emulator stopped", file=sys.stderr)
     finally:
         emu.stop()
-    return EXIT_OK
+    return Outcome(EXIT_OK, "")
+
+
+def _silence_stdout() -> None:
+    """After EPIPE: point stdout at /dev/null so the interpreter's final flush cannot complain."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, sys.stdout.fileno())
+    finally:
+        os.close(devnull)
+
+
+def _write_ignoring_closed_stdout(text: str) -> None:
+    try:
+        print(text, flush=True)
+    except BrokenPipeError:
+        _silence_stdout()
 
 
 def main(argv: Optional[list[str]] = None) -> int:
-    args = build_parser().parse_args(argv)
-    commands = {"list": _cmd_list, "check-unreferenced": _cmd_check, "emulator": _cmd_emulator}
+    commands = {"list": _cmd_list, "check-unreferenced": _cmd_check, "emulator": _cmd_emulator,
+                "completion": _cmd_completion}
     try:
-        return commands[args.command](args)
+        args = build_parser().parse_args(argv)
+        outcome = commands[args.command](args)
+        if outcome.text and not getattr(args, "quiet", False):
+            _write_ignoring_closed_stdout(outcome.text)
+        return outcome.code
     except FoasError as exc:
         print(f"error: {exc.one_line()}", file=sys.stderr)
         return EXIT_ERROR
     except KeyboardInterrupt:
-        print("error: interrupted", file=sys.stderr)
-        return EXIT_ERROR
-    except BrokenPipeError:
-        return EXIT_ERROR
+        print("interrupted", file=sys.stderr)
+        if argv is None:
+            _exit_now(EXIT_INTERRUPTED)
+        return EXIT_INTERRUPTED
+
+
+def _exit_now(code: int) -> NoReturn:
+    """The real command after Ctrl-C: exit without joining page threads still waiting on the network."""
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(OSError, ValueError):  # a closed stream has nothing left to say
+            stream.flush()
+    os._exit(code)
 
 
 if __name__ == "__main__":

@@ -131,7 +131,7 @@ class FoasClient:
                 return reply.body
             error = self._signer.error_for(reply, signed)
         except OSError as exc:
-            error = error_for_no_answer(exc)
+            error = error_for_no_answer(exc, self.endpoint)
         except (IndexError, KeyError, AttributeError, TypeError, UnicodeDecodeError,
                 RecursionError) as exc:
             error = errors.MalformedResponseError(

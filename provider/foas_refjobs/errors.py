@@ -108,6 +108,9 @@ class InconsistentListingError(FoasError):
 
 
 RETRYABLE_ERRORS: tuple[type[FoasError], ...] = (ThrottlingError, ServerError, NetworkError)
+# A NetworkError that answers the same however often it is retried: https:// to a plain-HTTP server.
+PLAIN_HTTP_SERVER = "PlainHttpServer"
+NEVER_RETRIED_CODES = frozenset({PLAIN_HTTP_SERVER})
 
 AUTH_CODES = (
     "InvalidAccessKeyId", "SignatureDoesNotMatch", "InvalidAccessKeySecret", "IncompleteSignature",

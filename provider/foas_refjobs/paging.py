@@ -61,6 +61,7 @@ class _Attempt(Generic[P, T]):
             return
         pool = ThreadPoolExecutor(max_workers=min(self.max_concurrency, len(indexes)),
                                   thread_name_prefix="foas-page")
+        interrupted = False
         try:
             futures: dict[Future[P], int] = {pool.submit(self.fetch, i): i for i in indexes}
             pending = set(futures)
@@ -69,8 +70,11 @@ class _Attempt(Generic[P, T]):
                 for fut in done:
                     self.pages[futures[fut]] = fut.result()
                     self._report(total)
+        except KeyboardInterrupt:
+            interrupted = True  # Ctrl-C: do not wait for the requests in flight
+            raise
         finally:
-            pool.shutdown(wait=True, cancel_futures=True)
+            pool.shutdown(wait=not interrupted, cancel_futures=True)
 
     def run(self) -> PagingResult[T]:
         first = self.fetch(1)

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Optional, TypeVar
 
-from .errors import RETRYABLE_ERRORS, FoasError, InvalidInputError, ThrottlingError
+from .errors import NEVER_RETRIED_CODES, RETRYABLE_ERRORS, FoasError, InvalidInputError, ThrottlingError
 
 T = TypeVar("T")
 
@@ -33,7 +33,7 @@ class RetryPolicy:
             raise InvalidInputError(f"max_attempts must be 1..20, got {self.max_attempts}")
 
     def is_retryable(self, error: BaseException) -> bool:
-        return isinstance(error, RETRYABLE_ERRORS)
+        return isinstance(error, RETRYABLE_ERRORS) and error.code not in NEVER_RETRIED_CODES
 
     def should_retry(self, error: BaseException, attempt: int) -> bool:
         """`attempt` is 1 for the first try."""

@@ -8,11 +8,13 @@ NetworkError) and the two subclasses below when a bound was hit.
 
 from __future__ import annotations
 
+import ssl
 from collections.abc import Mapping
-from typing import NamedTuple, Protocol
+from typing import NamedTuple, Optional, Protocol
 
 from . import errors
 from .redaction import redact
+from .settings import Endpoint
 
 BODY_TOO_LARGE = "response body exceeds"
 DEADLINE_PASSED = "response took longer than"
@@ -46,9 +48,35 @@ class DeadlineExceededError(OSError):
         super().__init__(f"{DEADLINE_PASSED} {deadline:g}s")
 
 
-def error_for_no_answer(exc: BaseException) -> errors.FoasError:
+# OpenSSL's reasons when the peer answers a ClientHello with plain HTTP ("HTTP/1.1 400 ...").
+_PLAIN_HTTP_REASONS = ("WRONG_VERSION_NUMBER", "RECORD_LAYER_FAILURE", "PACKET_LENGTH_TOO_LONG",
+                       "HTTP_REQUEST")
+
+
+def _answered_tls_in_plain_http(exc: BaseException, message: str) -> bool:
+    seen: set[int] = set()
+    pending: list[BaseException] = [exc]
+    while pending:
+        current = pending.pop()
+        if id(current) in seen:
+            continue
+        seen.add(id(current))
+        if isinstance(current, ssl.SSLError) and current.reason in _PLAIN_HTTP_REASONS:
+            return True
+        pending += [e for e in (current.__cause__, current.__context__) if e is not None]
+        pending += [a for a in current.args if isinstance(a, BaseException)]
+    upper = message.upper()
+    return any(f"[SSL: {reason}]" in upper for reason in _PLAIN_HTTP_REASONS)
+
+
+def error_for_no_answer(exc: BaseException, endpoint: Optional[Endpoint] = None) -> errors.FoasError:
     """The one mapping of transport failures: too large is malformed, anything else a network fault."""
     message = redact(str(exc))
+    if endpoint is not None and endpoint.scheme == "https" and _answered_tls_in_plain_http(exc, message):
+        return errors.NetworkError(
+            f"{endpoint.netloc} answered the TLS handshake in plain HTTP; for a plain-HTTP server "
+            f"(such as the emulator) write the endpoint as http://{endpoint.netloc}",
+            code=errors.PLAIN_HTTP_SERVER)
     if isinstance(exc, BodyTooLargeError) or BODY_TOO_LARGE in message:
         return errors.MalformedResponseError(message[message.index(BODY_TOO_LARGE):])
     if isinstance(exc, DeadlineExceededError) or DEADLINE_PASSED in message:

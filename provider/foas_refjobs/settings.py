@@ -75,7 +75,14 @@ def validate_name(kind: str, value: object) -> str:
     if value in (".", ".."):
         _invalid(f"{kind} {value!r} is a dot segment and cannot name a {kind.split('_')[0]}")
     for ch in value:
-        if unicodedata.category(ch) in ("Cc", "Cs"):
+        if "\udc80" <= ch <= "\udcff":
+            # How Python hands over a byte that the locale could not decode (PEP 383).
+            _invalid(f"{kind} contains the undecodable byte 0x{ord(ch) - 0xDC00:02X}: the command line "
+                     "or environment is not valid in the locale's encoding (use a UTF-8 locale, "
+                     "e.g. LC_ALL=C.UTF-8)")
+        if unicodedata.category(ch) == "Cs":
+            _invalid(f"{kind} contains the unpaired surrogate U+{ord(ch):04X}, which is not text")
+        if unicodedata.category(ch) == "Cc":
             _invalid(f"{kind} contains the control character U+{ord(ch):04X}")
     return value
 
