@@ -16,6 +16,7 @@ from foas_refjobs.emulator import (
     FoasEmulator,
 )
 from hostile_server import hostile_server  # noqa: F401  (the fixture, for every test module)
+from loopback import forward_proxy, tls_origin  # noqa: F401  (fixtures: a forwarding proxy, an HTTPS origin)
 
 _CLEARED_PREFIXES = ("ALIBABA_CLOUD_", "ALICLOUD_", "ALIYUN_")
 _CLEARED = ("HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy", "ALL_PROXY", "DEBUG")
@@ -42,6 +43,7 @@ def _reset(emu: FoasEmulator, state: EmulatorState) -> FoasEmulator:
     emu.state = state
     emu.faults = FaultPlan()
     emu.requests.clear()
+    emu.credential_calls.clear()
     emu.before_request.clear()
     emu.latency_ms = 0.0
     emu.verify_signatures = True

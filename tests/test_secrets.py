@@ -1,5 +1,6 @@
-"""The AccessKey secret and the STS token never show: reprs, exceptions, logs (the SDK's own
-DEBUG=sdk header dump and its ServerException log included), CLI output, serialized providers.
+"""The AccessKey secret and the STS token never show: reprs, exceptions, logs (the DEBUG=sdk
+request/response header dump and the SDK's ServerException log included), CLI output, serialized
+providers.
 
 Every test first makes sure the place it greps really carries the surrounding
 text (the header line, the echoed string to sign), so a grep that finds nothing
@@ -133,10 +134,10 @@ def test_refusals_carry_no_secret(emu: FoasEmulator, key: tuple[str, str, str | 
 
 @pytest.fixture
 def sdk_debug(monkeypatch: pytest.MonkeyPatch) -> Iterator[io.StringIO]:
-    """DEBUG=sdk as a user would set it; the SDK's own StreamHandler captured in a buffer."""
+    """DEBUG=sdk as a user would set it; the request/response dump's stderr handler in a buffer."""
+    from foas_refjobs.transport import DEBUG_HANDLER as handler
+
     monkeypatch.setenv("DEBUG", "sdk")
-    handler = next(h for h in logging.getLogger("aliyunsdkcore.http.http_response").handlers
-                   if type(h) is logging.StreamHandler)
     buffer = io.StringIO()
     previous = handler.setStream(buffer)
     try:
@@ -277,13 +278,13 @@ def _subprocess_env(home: Path, **extra: str) -> dict[str, str]:
 ])
 def test_cli_subprocess_with_sdk_debug_is_clean(emu: FoasEmulator, tmp_path: Path, extra: dict[str, str],
                                                 command: str, exit_code: int) -> None:
-    """The real entry point with DEBUG=sdk: the SDK's StreamHandler writes to the real stderr."""
+    """The real entry point with DEBUG=sdk: the header dump goes to the real stderr."""
     proc = subprocess.run(
         [sys.executable, "-m", "foas_refjobs", command, "--project", PROJECT, "--package", PACKAGE,
          "--endpoint", emu.url, "--format", "json"],
         env=_subprocess_env(tmp_path, **extra), capture_output=True, text=True, timeout=100)
     assert proc.returncode == exit_code, proc.stderr[-2000:]
-    assert "> Authorization : acs " in proc.stderr  # the SDK dumped its request headers
+    assert "> Authorization : acs " in proc.stderr  # the request headers were dumped
     assert f"> x-acs-security-token : {MASK}" in proc.stderr
     assert_clean(proc.stdout, proc.stderr, where=f"cli-subprocess:{command}:{sorted(extra)}")
 

@@ -1,4 +1,5 @@
-"""Credential resolution order, region order, endpoint parsing and input validation."""
+"""Credential resolution order (credentials.resolve_source), region order, endpoint parsing and input
+validation."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import json
 import pytest
 
 from foas_refjobs import Credentials, CredentialsNotFoundError, InvalidInputError
+from foas_refjobs.credentials import CredentialSource, resolve_source
 from foas_refjobs.settings import (
     DEFAULT_REGION,
     MAX_NAME_LENGTH,
@@ -15,7 +17,6 @@ from foas_refjobs.settings import (
     Endpoint,
     default_endpoint,
     parse_endpoint,
-    resolve_credentials,
     resolve_region,
     validate_job_type,
     validate_name,
@@ -68,8 +69,13 @@ def populate_all(home):
     return {**ENV_AK, **ENV_ALICLOUD, **ECS}
 
 
-def who(creds: Credentials) -> str:
-    return creds.ecs_role_name if creds.kind == "ecs_ram_role" else creds.access_key_id
+def resolve_credentials(credentials=None, env=None, home=None) -> Credentials:
+    """What the first configured source signs with now (static sources only: no network)."""
+    return resolve_source(credentials, env=env, home=home).get()
+
+
+def who(source: CredentialSource) -> str:
+    return source.description if source.refreshes else source.get().access_key_id
 
 
 # --- credentials ----------------------------------------------------------------------------
@@ -84,9 +90,9 @@ def test_argument_beats_everything(home):
 @pytest.mark.parametrize(("removed", "expected"), [
     pytest.param((), "id-alibaba", id="alibaba-cloud-env-first"),
     pytest.param(("env_ak",), "id-alicloud", id="then-alicloud-env"),
-    pytest.param(("env_ak", "env_alicloud"), "id-ini", id="then-credentials-ini"),
-    pytest.param(("env_ak", "env_alicloud", "ini"), "id-cli", id="then-aliyun-cli-config"),
-    pytest.param(("env_ak", "env_alicloud", "ini", "cli"), "ecs-role", id="then-ecs-metadata"),
+    pytest.param(("env_ak", "env_alicloud"), "id-cli", id="then-aliyun-cli-config"),
+    pytest.param(("env_ak", "env_alicloud", "cli"), "id-ini", id="then-credentials-file"),
+    pytest.param(("env_ak", "env_alicloud", "ini", "cli"), "ECS RAM role ecs-role", id="then-ecs-metadata"),
 ])
 def test_resolution_order(home, removed, expected):
     env = populate_all(home)
@@ -100,10 +106,10 @@ def test_resolution_order(home, removed, expected):
         (home / ".alibabacloud" / "credentials").unlink()
     if "cli" in removed:
         (home / ".aliyun" / "config.json").unlink()
-    creds = resolve_credentials(env=env, home=home)
-    assert who(creds) == expected
+    source = resolve_source(env=env, home=home)
+    assert who(source) == expected
     if expected.startswith("id-"):
-        assert creds.access_key_secret == "sk-" + expected
+        assert source.get().access_key_secret == "sk-" + expected
 
 
 def test_env_source_is_named_and_token_is_picked_up(home):
@@ -126,6 +132,9 @@ def test_credentials_file_variable_and_profile(home, tmp_path):
     creds = resolve_credentials(env=env, home=home)
     assert creds.access_key_id == "id-work"
     assert "[work]" in creds.source and str(other) in creds.source
+    env["ALIBABA_CLOUD_PROFILE"] = "nowhere"
+    with pytest.raises(CredentialsNotFoundError, match="'nowhere'"):
+        resolve_credentials(env=env, home=home)
 
 
 def test_missing_ini_profile_falls_through_to_cli_config(home):
@@ -144,18 +153,21 @@ def test_cli_config_current_profile(home):
     ({"type": "access_key", "access_key_id": "i", "access_key_secret": "s"}, "access_key"),
     ({"type": "sts", "access_key_id": "i", "access_key_secret": "s", "security_token": "t"}, "sts"),
     ({"type": "ram_role_arn", "access_key_id": "i", "access_key_secret": "s",
-      "role_arn": "acs:ram::1:role/r"}, "ram_role_arn"),
-    ({"type": "ecs_ram_role", "role_name": "r"}, "ecs_ram_role"),
+      "role_arn": "acs:ram::1:role/r"}, None),
+    ({"type": "ecs_ram_role", "role_name": "r"}, None),
 ])
 def test_ini_profile_types(home, fields, kind):
     write_ini(home, {"default": fields})
-    assert resolve_credentials(env={}, home=home).kind == kind
+    source = resolve_source(env={}, home=home)
+    assert source.refreshes is (kind is None)  # roles: fetched (and refreshed) by the library
+    if kind is not None:
+        assert source.get().kind == kind
 
 
 def test_unsupported_profile_type_is_an_error(home):
-    write_ini(home, {"default": {"type": "oidc_role_arn", "access_key_id": "i"}})
-    with pytest.raises(InvalidInputError, match="oidc_role_arn"):
-        resolve_credentials(env={}, home=home)
+    write_ini(home, {"default": {"type": "rsa_key_pair", "access_key_id": "i"}})
+    with pytest.raises(InvalidInputError, match="rsa_key_pair"):
+        resolve_source(env={}, home=home)
 
 
 def test_unreadable_cli_config_is_an_error(home):
@@ -163,7 +175,7 @@ def test_unreadable_cli_config_is_an_error(home):
     path.parent.mkdir()
     path.write_text("{not json", encoding="utf-8")
     with pytest.raises(InvalidInputError, match="config.json"):
-        resolve_credentials(env={}, home=home)
+        resolve_source(env={}, home=home)
 
 
 @pytest.mark.parametrize(("env", "missing"), [
@@ -203,7 +215,7 @@ def test_process_environment_and_home_are_the_defaults(home, monkeypatch):
 
 def test_passing_something_else_than_credentials_is_rejected(home):
     with pytest.raises(InvalidInputError):
-        resolve_credentials({"access_key_id": "x"}, env={}, home=home)  # type: ignore[arg-type]
+        resolve_source({"access_key_id": "x"}, env={}, home=home)  # type: ignore[arg-type]
 
 
 @pytest.mark.parametrize(("args", "kwargs"), [

@@ -96,7 +96,7 @@ def check_metadata(wheel: Path) -> None:
     for field in ("Project-URL", "Classifier", "Keywords", "Author"):
         require(bool(meta.get_all(field)), f"no {field} in the wheel's METADATA")
     require(meta["Description-Content-Type"] == "text/markdown", "long description is not markdown")
-    check_links(meta.get_payload())
+    check_links(str(meta.get_payload()))
 
 
 def check_links(markdown: str) -> None:
@@ -133,14 +133,20 @@ def check_sdist(sdist: Path, test_python: Path) -> None:
         require(needed in members, f"{needed} is not in the sdist")
     root = unpacked / top
     env = {**os.environ, "PYTHONPATH": str(root / "provider")}
+    origin = run([str(test_python), "-c", "import foas_refjobs; print(foas_refjobs.__file__)"],
+                 cwd=root, env=env)
+    require(origin.startswith(str(root)), f"the sdist's tests would import {origin.strip()}, not its code")
     collected = run([str(test_python), "-m", "pytest", "--collect-only", "-q", "-p", "no:cacheprovider"],
                     cwd=root, env=env)
     require(re.search(r"^\d+ tests? collected", collected, re.M) is not None,
             f"the sdist's tests do not collect:\n{collected[-2000:]}")
-    print("   " + collected.strip().splitlines()[-1])
+    # Counts reworded, not pytest's own summary lines: CI reads the suite's totals from those.
+    print(f"   the sdist's test tree collects: {collected.split(' tests collected')[0].split()[-1]} tests")
     out = run([str(test_python), "-m", "pytest", "-q", "-p", "no:cacheprovider",
                "tests/test_model.py", "tests/test_cli.py"], cwd=root, env=env)
-    print("   sdist's own tests (model, cli): " + out.strip().splitlines()[-1])
+    passed = re.search(r"(\d+) passed", out.strip().splitlines()[-1])
+    print(f"   the sdist's own tests of model and cli run against its own code: "
+          f"{passed.group(1) if passed else '?'} pass")
 
 
 def check_installed(wheel: Path) -> None:

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
+__version__ = "0.1.0"  # before the imports: the transport names it in its User-Agent
+
 from .client import FoasClient, list_ref_package_jobs
 from .errors import (
     AuthError,
@@ -25,8 +27,6 @@ from .errors import (
 from .model import Job, JobList, PlanEdge, PlanNode
 from .retry import RetryPolicy
 from .settings import Credentials
-
-__version__ = "0.1.0"
 
 _PULUMI_EXPORTS = {
     "RefPackageJobs": "resources",

@@ -1,7 +1,8 @@
 """FoasClient: one signer, one transport and one throttle budget, reused for many listings.
 
-The client calls an `Operation` page by page (signing in `_sdk`, sending
-through a `sending.Transport`), leaves paging to `paging`, and turns every
+The client calls an `Operation` page by page (credentials from a
+`credentials.CredentialSource`, signing in `_sdk`, sending through
+`transport.Transport` on urllib3), leaves paging to `paging`, and turns every
 outcome into one of our errors.
 """
 
@@ -9,24 +10,24 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping, Sequence
-from typing import Any, NoReturn, Optional, TypeVar
+from typing import Any, NoReturn, Optional, TypeVar, Union
 from urllib.parse import quote
 
 from . import errors, verdict
-from ._sdk import SdkSessionTransport, SdkSigner
+from ._sdk import SdkSigner
+from .credentials import CredentialSource, resolve_source
 from .limiter import AdaptiveLimiter
 from .model import JobList, Page
 from .operation import GET_REF_PACKAGE_JOB, Operation, PageLike
 from .paging import DEFAULT_MAX_CONCURRENCY, MAX_PAGES, Progress, collect_all_pages
 from .redaction import install_log_redaction, redact
 from .retry import RetryPolicy
-from .sending import Transport, error_for_no_answer
+from .sending import Transport
 from .settings import (
     Credentials,
     Endpoint,
     default_endpoint,
     parse_endpoint,
-    resolve_credentials,
     resolve_region,
     validate_job_type,
     validate_name,
@@ -55,7 +56,10 @@ def encode_segment(value: str) -> str:
 class FoasClient:
     """A reusable client: one connection pool and one throttle budget for many listings.
 
-    Not picklable on purpose: the signer inside holds the secret in clear text.
+    `credentials` is a Credentials object, a CredentialSource (e.g. from
+    `credentials.resolve_source` with a profile or a role to assume), or None
+    for the documented chain. Not picklable on purpose: the signer inside holds
+    the secret in clear text.
     """
 
     def __init__(
@@ -63,7 +67,7 @@ class FoasClient:
         *,
         region_id: Optional[str] = None,
         endpoint: Optional[str] = None,
-        credentials: Optional[Credentials] = None,
+        credentials: Optional[Union[Credentials, CredentialSource]] = None,
         timeout: float = DEFAULT_TIMEOUT,
         connect_timeout: float = DEFAULT_CONNECT_TIMEOUT,
         max_attempts: int = DEFAULT_MAX_ATTEMPTS,
@@ -82,13 +86,14 @@ class FoasClient:
             raise errors.InvalidInputError(f"max_concurrency must be 1..64, got {max_concurrency!r}")
         self.max_concurrency = max_concurrency
         self.retry_policy = retry_policy or RetryPolicy(max_attempts=max_attempts)
-        self.credentials = resolve_credentials(credentials)
+        self.credentials = (credentials if isinstance(credentials, CredentialSource)
+                            else resolve_source(credentials))
         pool_size = max(10, max_concurrency)
-        self._signer = SdkSigner(self.credentials, self.region_id, self.endpoint, self.timeout,
-                                 self.connect_timeout, pool_size)
-        self._transport: Transport = SdkSessionTransport(
-            self._signer, timeout=self.timeout, connect_timeout=self.connect_timeout,
-            pool_size=pool_size, max_body_bytes=max_body_bytes)
+        self._signer = SdkSigner(self.credentials, self.region_id, self.endpoint)
+        from .transport import Transport as Urllib3Transport
+
+        self._transport: Transport = Urllib3Transport(
+            pool_size=pool_size, connect_timeout=self.connect_timeout, max_body_bytes=max_body_bytes)
         self.limiter = AdaptiveLimiter(max_concurrency)
 
     def __repr__(self) -> str:
@@ -108,30 +113,31 @@ class FoasClient:
         self.close()
 
     def call_page(self, operation: Operation[P, T], path_values: Sequence[str], page_index: int,
-                  page_size: int) -> P:
+                  page_size: int, deadline: Optional[float] = None) -> P:
         """One signed request for one page, no retries: the building block paging retries."""
         path = {name: encode_segment(value)
                 for name, value in zip(operation.path_params, path_values, strict=True)}
         query = {operation.page_size_param: str(page_size),
                  operation.page_index_param: str(page_index),
                  "RegionId": self.region_id}
-        body = self._call(operation, path, query)
+        body = self._call(operation, path, query, deadline)
         return operation.parse_page(body, page_index, page_size)
 
     def _call(self, operation: Operation[Any, Any], path: Mapping[str, str],
-              query: Mapping[str, str]) -> bytes:
+              query: Mapping[str, str], deadline: Optional[float] = None) -> bytes:
         error: Optional[errors.FoasError] = None
         try:
             signed = self._signer.sign(
                 product=operation.product, version=operation.version, action=operation.action,
                 method=operation.method, uri_pattern=operation.uri_pattern, path_params=path,
                 query=query)
-            reply = self._transport.send(signed.method, signed.url, signed.headers)
+            reply = self._transport.send(signed.method, signed.url, signed.headers,
+                                         timeout=self.timeout, deadline=deadline)
             if 200 <= reply.status < 300:
                 return reply.body
             error = self._signer.error_for(reply, signed)
-        except OSError as exc:
-            error = error_for_no_answer(exc, self.endpoint)
+        except OSError as exc:  # the transport maps its own; this is a last line of defence
+            error = errors.NetworkError(f"{type(exc).__name__}: {redact(str(exc))}")
         except (IndexError, KeyError, AttributeError, TypeError, UnicodeDecodeError,
                 RecursionError) as exc:
             error = errors.MalformedResponseError(
@@ -142,9 +148,10 @@ class FoasClient:
         raise error
 
     def fetch_page(self, project_name: str, package_name: str, page_index: int,
-                   page_size: int = DEFAULT_PAGE_SIZE) -> Page:
-        """One page of GetRefPackageJob, no retries."""
-        return self.call_page(GET_REF_PACKAGE_JOB, (project_name, package_name), page_index, page_size)
+                   page_size: int = DEFAULT_PAGE_SIZE, deadline: Optional[float] = None) -> Page:
+        """One page of GetRefPackageJob, no retries; `deadline` is a time.monotonic() value."""
+        return self.call_page(GET_REF_PACKAGE_JOB, (project_name, package_name), page_index, page_size,
+                              deadline)
 
     def list_ref_package_jobs(
         self,
@@ -182,7 +189,7 @@ def list_ref_package_jobs(
     *,
     region_id: Optional[str] = None,
     endpoint: Optional[str] = None,
-    credentials: Optional[Credentials] = None,
+    credentials: Optional[Union[Credentials, CredentialSource]] = None,
     page_size: int = DEFAULT_PAGE_SIZE,
     job_type: Optional[str] = None,
     committed_only: bool = False,

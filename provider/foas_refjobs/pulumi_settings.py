@@ -8,7 +8,7 @@ rule can be tested, and reused, without an engine.
 Precedence, per setting:
   credentials  foas:accessKeyId/foas:accessKeySecret[/foas:securityToken]
                > alicloud:accessKey/alicloud:secretKey[/alicloud:securityToken]
-               > the client's environment chain (settings.resolve_credentials)
+               > the client's credential chain (credentials.resolve_source)
   region       resource/function argument > foas:region > alicloud:region
                > ALIBABA_CLOUD_REGION_ID > ALICLOUD_REGION > cn-hangzhou
   endpoint     resource/function argument > foas:endpoint > derived from the region

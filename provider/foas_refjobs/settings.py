@@ -1,4 +1,4 @@
-"""Where region, endpoint and credentials come from, and what counts as valid input.
+"""Where region and endpoint come from, what counts as valid input, and the Credentials value.
 
 Everything here runs before the first network call, so a typo fails in
 microseconds with a one-line message instead of as a signature error later.
@@ -6,18 +6,15 @@ microseconds with a one-line message instead of as a signature error later.
 
 from __future__ import annotations
 
-import configparser
-import json
 import os
 import re
 import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Any, NoReturn, Optional
+from typing import NoReturn, Optional
 from urllib.parse import urlsplit
 
-from .errors import CredentialsNotFoundError, InvalidInputError
+from .errors import InvalidInputError
 from .redaction import register_secret
 
 DEFAULT_REGION = "cn-hangzhou"
@@ -259,103 +256,3 @@ class Credentials:
         return all(getattr(self, s) == getattr(other, s) for s in self.__slots__ if s != "source")
 
     __hash__ = None  # type: ignore[assignment]
-
-
-CREDENTIAL_ENV_HELP = (
-    "set ALIBABA_CLOUD_ACCESS_KEY_ID and ALIBABA_CLOUD_ACCESS_KEY_SECRET "
-    "(or ALICLOUD_ACCESS_KEY and ALICLOUD_SECRET_KEY), or configure a profile in "
-    "~/.alibabacloud/credentials"
-)
-
-
-def _from_env_pair(
-    env: Mapping[str, str], id_var: str, secret_var: str, token_var: str
-) -> Optional[Credentials]:
-    key_id, secret = env.get(id_var), env.get(secret_var)
-    if not key_id and not secret:
-        return None
-    if not key_id or not secret:
-        missing = secret_var if key_id else id_var
-        present = id_var if key_id else secret_var
-        _invalid(f"{present} is set but {missing} is not")
-    return Credentials(key_id, secret, env.get(token_var), source=f"environment ({id_var})")
-
-
-def _from_profile_fields(fields: Mapping[str, Any], source: str) -> Credentials:
-    kind = str(fields.get("type") or fields.get("mode") or "access_key").lower()
-    ak = fields.get("access_key_id")
-    sk = fields.get("access_key_secret")
-    if kind in ("access_key", "ak"):
-        return Credentials(ak, sk, source=source)
-    if kind in ("sts", "ststoken"):
-        return Credentials(ak, sk, fields.get("security_token") or fields.get("sts_token"), source=source)
-    if kind in ("ram_role_arn", "ramrolearn"):
-        return Credentials(
-            ak, sk, role_arn=fields.get("role_arn") or fields.get("ram_role_arn"),
-            role_session_name=fields.get("role_session_name") or fields.get("ram_session_name"),
-            source=source,
-        )
-    if kind in ("ecs_ram_role", "ecsramrole"):
-        role = fields.get("role_name") or fields.get("ram_role_name")
-        return Credentials(ecs_role_name=role, source=source)
-    _invalid(f"{source}: credential type {kind!r} is not supported")
-
-
-def _from_ini_file(env: Mapping[str, str], home: Path) -> Optional[Credentials]:
-    path = Path(env.get("ALIBABA_CLOUD_CREDENTIALS_FILE") or home / ".alibabacloud" / "credentials")
-    if not path.is_file():
-        return None
-    parser = configparser.ConfigParser(interpolation=None)
-    try:
-        parser.read(path, encoding="utf-8")
-    except (configparser.Error, UnicodeDecodeError) as exc:
-        _invalid(f"cannot read credentials file {path}: {type(exc).__name__}")
-    profile = env.get("ALIBABA_CLOUD_PROFILE") or "default"
-    if not parser.has_section(profile):
-        return None
-    fields = {k: v.strip().strip('"') for k, v in parser.items(profile)}
-    return _from_profile_fields(fields, f"profile [{profile}] in {path}")
-
-
-def _from_cli_config(env: Mapping[str, str], home: Path) -> Optional[Credentials]:
-    path = home / ".aliyun" / "config.json"
-    if not path.is_file():
-        return None
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        _invalid(f"cannot read aliyun CLI config {path}: {type(exc).__name__}")
-    wanted = env.get("ALIBABA_CLOUD_PROFILE") or data.get("current") or "default"
-    for prof in data.get("profiles") or []:
-        if isinstance(prof, dict) and prof.get("name") == wanted:
-            return _from_profile_fields(prof, f"aliyun CLI profile {wanted!r} in {path}")
-    return None
-
-
-def resolve_credentials(
-    credentials: Optional[Credentials] = None,
-    env: Optional[Mapping[str, str]] = None,
-    home: Optional[Path] = None,
-) -> Credentials:
-    """The documented chain; the first source that has anything wins, a half-set one is an error."""
-    if credentials is not None:
-        if not isinstance(credentials, Credentials):
-            _invalid("credentials must be a foas_refjobs.Credentials")
-        return credentials
-    env = os.environ if env is None else env
-    for id_var, secret_var, token_var in (
-        ("ALIBABA_CLOUD_ACCESS_KEY_ID", "ALIBABA_CLOUD_ACCESS_KEY_SECRET", "ALIBABA_CLOUD_SECURITY_TOKEN"),
-        ("ALICLOUD_ACCESS_KEY", "ALICLOUD_SECRET_KEY", "ALICLOUD_SECURITY_TOKEN"),
-    ):
-        found = _from_env_pair(env, id_var, secret_var, token_var)
-        if found:
-            return found
-    home = Path(env.get("HOME") or Path.home()) if home is None else home
-    for reader in (_from_ini_file, _from_cli_config):
-        found = reader(env, home)
-        if found:
-            return found
-    role = env.get("ALIBABA_CLOUD_ECS_METADATA")
-    if role:
-        return Credentials(ecs_role_name=role, source="environment (ALIBABA_CLOUD_ECS_METADATA)")
-    raise CredentialsNotFoundError(f"no Alibaba Cloud credentials found: {CREDENTIAL_ENV_HELP}")

@@ -22,7 +22,7 @@ from re import compile as re_compile
 from typing import Any, Optional
 from urllib.parse import parse_qsl, unquote
 
-from . import signature
+from . import credential_services, signature
 from .faults import FaultPlan, FaultRule
 from .handlers import Reply, error_reply, get_ref_package_job, new_request_id
 from .state import EmulatorState
@@ -92,6 +92,9 @@ def _check_signature(state: EmulatorState, method: str, headers: dict[str, str],
     if token is not None and lowered.get("x-acs-security-token") != token:
         return key_id, error_reply(400, "InvalidSecurityToken.MismatchWithAccessKey",
                                    "Specified SecurityToken mismatch with the AccessKey.", request_id)
+    if state.expired(key_id):
+        return key_id, error_reply(400, "InvalidSecurityToken.Expired",
+                                   "Specified SecurityToken is expired.", request_id)
     text = signature.string_to_sign(method, headers, raw_path, raw_query)
     if not hmac.compare_digest(signature.sign(secret, text), sent):
         return key_id, error_reply(
@@ -123,13 +126,21 @@ class _RequestHandler(BaseHTTPRequestHandler):
     def do_DELETE(self) -> None:
         self._dispatch("DELETE")
 
+    def do_PUT(self) -> None:
+        self._dispatch("PUT")
+
     def _dispatch(self, method: str) -> None:
         emu = self.server.emulator
         length = int(self.headers.get("Content-Length") or 0)
-        if length:
-            self.rfile.read(length)
+        body = self.rfile.read(length) if length else b""
         raw_path, _, raw_query = self.path.partition("?")
         request_id = new_request_id()
+        if credential_services.handles(method, raw_path, raw_query):
+            answer = credential_services.answer(emu.state, method, raw_path, raw_query,
+                                                dict(self.headers.items()), body, request_id)
+            emu.credential_calls.append((method, raw_path, answer.status))
+            self._send_reply(answer)
+            return
         route = next(((m, h) for rm, p, h in ROUTES if rm == method and (m := p.match(raw_path))), None)
         if route is None:
             self._send_reply(error_reply(404, "InvalidAction.NotFound",
@@ -275,6 +286,7 @@ class FoasEmulator:
         self.verbose = verbose
         self.before_request: list[Callable[[int], None]] = []
         self.requests: deque[RequestRecord] = deque(maxlen=log_size)
+        self.credential_calls: deque[tuple[str, str, int]] = deque(maxlen=log_size)  # STS, IMDS, URI
         self._log_lock = threading.Lock()
         self._httpd = _EmulatorHTTPServer((host, port), self)
         self._thread: Optional[threading.Thread] = None

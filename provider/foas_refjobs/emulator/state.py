@@ -7,7 +7,9 @@ returns is byte-for-byte what was loaded (the reference sample stays verbatim).
 from __future__ import annotations
 
 import json
+import secrets
 import threading
+import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from importlib import resources
@@ -27,6 +29,8 @@ class StsCredential:
     access_key_id: str
     access_key_secret: str
     security_token: str
+    expires_at: Optional[float] = None  # time.time(); None: never (the data file's fixed ones)
+    issued_to: Optional[str] = None  # the role ARN, "ecs:<role>" or "uri" it was issued for
 
 
 @dataclass
@@ -43,6 +47,13 @@ class EmulatorState:
         self._projects: dict[str, _Project] = {}
         self.access_keys: dict[str, str] = {}
         self.sts: dict[str, StsCredential] = {}
+        # What the credential services (credential_services.py) hand out and to whom.
+        self.roles: set[str] = set()  # role ARNs AssumeRole / AssumeRoleWithOIDC may assume
+        self.oidc_providers: dict[str, str] = {}  # OIDC provider ARN -> the token it accepts
+        self.ecs_roles: set[str] = set()  # RAM roles attached to "this instance"
+        self.sso_access_tokens: set[str] = set()  # CloudSSO sign-in tokens /cloud-credentials accepts
+        self.sts_lifetime: Optional[float] = None  # seconds; overrides DurationSeconds when set
+        self.issued: list[StsCredential] = []
         # Which jobs reference a package, per (project, package), valid for one
         # generation of the data: every request of a listing filters the same
         # thousands of jobs otherwise, which made the emulator, not the client,
@@ -66,6 +77,36 @@ class EmulatorState:
                 return self.access_keys[key_id], None
             sts = self.sts.get(key_id)
             return (sts.access_key_secret, sts.security_token) if sts else None
+
+    def expired(self, key_id: str, now: Optional[float] = None) -> bool:
+        """True for temporary credentials past their expiration."""
+        with self._lock:
+            sts = self.sts.get(key_id)
+        when = time.time() if now is None else now
+        return bool(sts and sts.expires_at is not None and when >= sts.expires_at)
+
+    def issue_sts(self, issued_to: str, lifetime: float) -> StsCredential:
+        """New temporary credentials that GetRefPackageJob accepts until they expire."""
+        lifetime = self.sts_lifetime if self.sts_lifetime is not None else lifetime
+        credential = StsCredential(f"STS.{secrets.token_hex(10)}", secrets.token_urlsafe(24),
+                                   "CAIS" + secrets.token_urlsafe(48), time.time() + lifetime,
+                                   issued_to)
+        with self._lock:
+            self.sts[credential.access_key_id] = credential
+            self.issued.append(credential)
+        return credential
+
+    def add_role(self, role_arn: str) -> None:
+        with self._lock:
+            self.roles.add(role_arn)
+
+    def add_oidc_provider(self, provider_arn: str, token: str) -> None:
+        with self._lock:
+            self.oidc_providers[provider_arn] = token
+
+    def add_ecs_role(self, role_name: str) -> None:
+        with self._lock:
+            self.ecs_roles.add(role_name)
 
     # --- data ----------------------------------------------------------------------
     def add_project(self, name: str) -> None:
@@ -150,6 +191,12 @@ class EmulatorState:
             self.add_access_key(str(key_id), str(secret))
         for sts in data.get("sts") or []:
             self.add_sts(sts["access_key_id"], sts["access_key_secret"], sts["security_token"])
+        for role_arn in data.get("roles") or []:
+            self.add_role(str(role_arn))
+        for provider_arn, token in (data.get("oidc_providers") or {}).items():
+            self.add_oidc_provider(str(provider_arn), str(token))
+        for role_name in data.get("ecs_roles") or []:
+            self.add_ecs_role(str(role_name))
         projects = data.get("projects") or {}
         if not isinstance(projects, Mapping):
             raise ValueError("'projects' must map project names to {packages, jobs}")

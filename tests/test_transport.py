@@ -1,0 +1,324 @@
+"""The urllib3 transport against servers that misbehave on purpose, real proxies and real TLS.
+
+Every bound is checked by the error class it must end in: a limit hit is
+never a partial body.
+"""
+
+from __future__ import annotations
+
+import gzip
+import os
+import time
+import zlib
+from pathlib import Path
+
+import pytest
+
+from foas_refjobs import AuthError, MalformedResponseError, NetworkError, __version__
+from foas_refjobs.errors import FoasError, InvalidInputError
+from foas_refjobs.transport import ProxyRules, Transport, decode_body
+from hostile_server import HostileServer, Reply
+from loopback import CA_FILE, ForwardProxy, TlsOrigin
+
+NO_ENV: dict[str, str] = {}
+
+
+def transport(**kwargs: object) -> Transport:
+    kwargs.setdefault("env", NO_ENV)
+    return Transport(**kwargs)  # type: ignore[arg-type]
+
+
+def get(server: HostileServer, t: Transport, timeout: float = 5.0, path: str = "/x") -> bytes:
+    reply = t.send("GET", server.url + path, {"Accept": "application/json"}, timeout=timeout)
+    assert reply.status == 200
+    return reply.body
+
+
+def test_a_plain_answer_and_what_was_sent(hostile_server: HostileServer) -> None:
+    hostile_server.queue(Reply.json({"ok": True}))
+    t = transport()
+    reply = t.send("GET", hostile_server.url + "/a/b%2Fc?x=1", {"X-Acs-Foo": "bar"})
+    assert (reply.status, reply.body) == (200, b'{"ok": true}')
+    assert reply.headers["content-type"].startswith("application/json")
+    sent = hostile_server.requests[0]
+    assert sent.target == "/a/b%2Fc?x=1"  # the signed path, byte for byte
+    assert sent.headers["x-acs-foo"] == "bar"
+    assert sent.headers["user-agent"].startswith(f"pulumi-foas-refjobs/{__version__} Python/")
+    assert "authorization" not in sent.headers
+
+
+def test_connections_are_kept_alive_and_reused(hostile_server: HostileServer) -> None:
+    hostile_server.queue(*[Reply.http(200, [("Connection", "keep-alive")], b"{}").keep_alive()
+                           for _ in range(3)])
+    t = transport()
+    for _ in range(3):
+        assert get(hostile_server, t) == b"{}"
+    assert hostile_server.connections == 1
+
+
+@pytest.mark.parametrize("where", ["headers", "body", "silence"])
+def test_one_total_deadline_covers_headers_and_body(hostile_server: HostileServer, where: str) -> None:
+    body = b'{"a": "' + b"x" * 50 + b'"}'
+    if where == "headers":
+        reply = Reply.http(200, [("Content-Type", "application/json")], body, trickle_headers=0.25)
+    elif where == "body":
+        reply = Reply.http(200, [("Content-Length", str(len(body)))], b"", content_length=False)
+        reply.then_trickle(body, 0.25)
+    else:
+        reply = Reply.http(200, [], body, delay=30)
+    hostile_server.queue(reply)
+    started = time.monotonic()
+    with pytest.raises(NetworkError) as info:
+        get(hostile_server, transport(), timeout=1.5)
+    elapsed = time.monotonic() - started
+    assert info.value.code == "Timeout"
+    assert 1.4 < elapsed < 2.5, elapsed  # each trickled byte came well inside a per-read timeout
+
+
+def test_a_deadline_before_the_timeout_wins(hostile_server: HostileServer) -> None:
+    hostile_server.queue(Reply.http(200, [], b"{}", delay=30))
+    started = time.monotonic()
+    with pytest.raises(NetworkError):
+        transport().send("GET", hostile_server.url, {}, timeout=30, deadline=time.monotonic() + 0.5)
+    assert time.monotonic() - started < 1.5
+
+
+def test_stacked_gzip_bomb_stops_at_the_decoded_cap(hostile_server: HostileServer) -> None:
+    hostile_server.queue(Reply.gzip_bomb(512 * 1024 * 1024, layers=2))
+    started = time.monotonic()
+    with pytest.raises(MalformedResponseError) as info:
+        get(hostile_server, transport(max_body_bytes=1 << 20))
+    assert "exceeds 1048576 bytes once decoded" in info.value.message
+    assert time.monotonic() - started < 2  # stopped at 1 MiB, not after 512 MiB
+
+
+@pytest.mark.parametrize("layers", [1, 2, 3])
+def test_stacked_encodings_within_the_cap_decode(hostile_server: HostileServer, layers: int) -> None:
+    data = b'{"Jobs": []}' * 100
+    for _ in range(layers):
+        data = gzip.compress(data)
+    hostile_server.queue(Reply.http(200, [("Content-Encoding", ", ".join(["gzip"] * layers))], data))
+    assert get(hostile_server, transport()) == b'{"Jobs": []}' * 100
+
+
+@pytest.mark.parametrize("wbits", [zlib.MAX_WBITS, -zlib.MAX_WBITS])
+def test_deflate_zlib_or_raw(wbits: int) -> None:
+    compressor = zlib.compressobj(9, zlib.DEFLATED, wbits)
+    data = compressor.compress(b"hello " * 100) + compressor.flush()
+    assert decode_body("deflate", data, 10_000) == b"hello " * 100
+
+
+def test_multi_member_gzip_and_identity() -> None:
+    data = gzip.compress(b"ab") + gzip.compress(b"cd")
+    assert decode_body("identity, gzip", data, 100) == b"abcd"
+    with pytest.raises(MalformedResponseError, match="exceeds 3 bytes"):
+        decode_body("gzip", data, 3)
+
+
+@pytest.mark.parametrize("encoding,data", [
+    ("br", b"\x1b\x00"), ("gzip", b"not gzip"), ("gzip", gzip.compress(b"{}")[:-6]),
+    ("gzip", gzip.compress(b"{}") + b"junk"), ("compress", b"x"),
+])
+def test_undecodable_bodies_are_malformed(encoding: str, data: bytes) -> None:
+    with pytest.raises(MalformedResponseError):
+        decode_body(encoding, data, 1000)
+
+
+@pytest.mark.parametrize("value", ["²", "1_0", "+2", " -2", "٣", "2, 2", "0x2", "", "9" * 30])
+def test_content_length_must_be_ascii_digits(hostile_server: HostileServer, value: str) -> None:
+    hostile_server.queue(Reply.http(200, [("Content-Length", value)], b"{}", content_length=False))
+    with pytest.raises(MalformedResponseError, match="Content-Length .* is not a number of bytes"):
+        get(hostile_server, transport())
+
+
+def test_content_length_over_the_cap_is_refused_before_reading(hostile_server: HostileServer) -> None:
+    hostile_server.queue(Reply.http(200, [("Content-Length", str(1 << 40))], b"", content_length=False)
+                         .then_pause(30))
+    started = time.monotonic()
+    with pytest.raises(MalformedResponseError, match="Content-Length"):
+        get(hostile_server, transport(max_body_bytes=1 << 20))
+    assert time.monotonic() - started < 1
+
+
+def test_chunked_body_over_the_cap(hostile_server: HostileServer) -> None:
+    chunk = b"%x\r\n%s\r\n" % (65536, b" " * 65536)
+    hostile_server.queue(Reply.http(200, [("Transfer-Encoding", "chunked")], chunk * 40,
+                                    content_length=False))
+    with pytest.raises(MalformedResponseError, match="exceeds"):
+        get(hostile_server, transport(max_body_bytes=1 << 20))
+
+
+def test_close_delimited_body_is_read_to_the_end(hostile_server: HostileServer) -> None:
+    hostile_server.queue(Reply.http(200, [], b'{"a": 1}', content_length=False))
+    assert get(hostile_server, transport()) == b'{"a": 1}'
+
+
+@pytest.mark.parametrize("reply,cls,code", [
+    (Reply.http(200, [("Content-Length", "100")], b"{}").then_close(), NetworkError, None),
+    (Reply.http(200, [("Content-Length", "2"), ("Transfer-Encoding", "chunked")], b"{}",
+                content_length=False), MalformedResponseError, "MalformedResponse"),
+    (Reply.raw(b"HELLO THERE\r\n\r\n"), MalformedResponseError, None),
+    (Reply.http(200, [(f"X-{i}", "v") for i in range(120)], b"{}"), MalformedResponseError, None),
+    (Reply.raw(b"HTTP/1.1 200 OK\r\nX: " + b"a" * 70000 + b"\r\n\r\n"), MalformedResponseError, None),
+    (Reply().then_reset(), NetworkError, None),
+    (Reply().then_close(), NetworkError, None),
+])
+def test_broken_answers_map_to_one_error_class(hostile_server: HostileServer, reply: Reply,
+                                                cls: type[FoasError], code: str | None) -> None:
+    hostile_server.queue(reply)
+    with pytest.raises(FoasError) as info:
+        get(hostile_server, transport())
+    assert type(info.value) is cls, info.value
+    if code:
+        assert info.value.code == code
+    assert "\n" not in str(info.value)
+
+
+def test_connection_refused_is_a_network_error() -> None:
+    with pytest.raises(NetworkError):
+        transport().send("GET", "http://127.0.0.1:1/", {}, timeout=2)
+
+
+def test_a_half_read_connection_is_not_reused(hostile_server: HostileServer) -> None:
+    hostile_server.queue(Reply.http(200, [("Content-Length", "2"), ("Content-Encoding", "br"),
+                                          ("Connection", "keep-alive")], b"{}").keep_alive(),
+                         Reply.json({"second": 1}))
+    t = transport()
+    with pytest.raises(MalformedResponseError):
+        get(hostile_server, t)
+    assert get(hostile_server, t) == b'{"second": 1}'
+
+
+def test_netrc_is_never_read(hostile_server: HostileServer, tmp_path: Path,
+                             monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / ".netrc").write_text("default login user password netrc-secret\n")
+    monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.setenv("NETRC", str(tmp_path / ".netrc"))
+    hostile_server.queue(Reply.json({}))
+    get(hostile_server, Transport())
+    assert "authorization" not in hostile_server.requests[0].headers
+
+
+# --- proxies --------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("no_proxy,host,port,bypass", [
+    ("*", "foas.aliyuncs.com", 443, True),
+    ("", "127.0.0.1", 80, False),
+    ("127.0.0.1", "127.0.0.1", 8400, True),
+    ("localhost,127.0.0.1", "127.0.0.1", 8400, True),
+    ("aliyuncs.com", "foas.cn-hangzhou.aliyuncs.com", 443, True),
+    (".aliyuncs.com", "foas.aliyuncs.com", 443, True),
+    ("*.aliyuncs.com", "foas.aliyuncs.com", 443, True),
+    ("aliyuncs.com", "aliyuncs.com", 443, True),
+    ("aliyuncs.com", "notaliyuncs.com", 443, False),
+    ("cs.com", "foas.aliyuncs.com", 443, False),
+    ("127.0.0.0/8", "127.0.0.5", 80, True),
+    ("10.0.0.0/8", "127.0.0.5", 80, False),
+    ("::1", "::1", 80, True),
+    ("[::1]:8400", "::1", 8400, True),
+    ("[::1]:8400", "::1", 8401, False),
+    ("127.0.0.1:8400", "127.0.0.1", 8401, False),
+    ("FOAS.ALIYUNCS.COM", "foas.aliyuncs.com", 443, True),
+    ("example.com other.org", "x.other.org", 443, True),
+])
+def test_no_proxy_matching(no_proxy: str, host: str, port: int, bypass: bool) -> None:
+    rules = ProxyRules.from_env({"HTTPS_PROXY": "http://127.0.0.1:9", "NO_PROXY": no_proxy})
+    assert rules.bypass(host, port) is bypass
+    assert (rules.proxy_for("https", host, port) is None) is bypass
+
+
+def test_proxy_variables_either_case() -> None:
+    assert ProxyRules.from_env({"https_proxy": "http://a:1"}).https == "http://a:1"
+    assert ProxyRules.from_env({"HTTPS_PROXY": "http://b:1"}).https == "http://b:1"
+    assert ProxyRules.from_env({"https_proxy": "http://a:1", "HTTPS_PROXY": "http://b:1"}).https \
+        == "http://a:1"
+    assert ProxyRules.from_env({"no_proxy": "x"}).no_proxy == ("x",)
+    assert ProxyRules.from_env({"HTTP_PROXY": "http://b:1", "REQUEST_METHOD": "GET"}).http is None
+    with pytest.raises(InvalidInputError, match="socks5"):
+        ProxyRules.from_env({"HTTPS_PROXY": "socks5://127.0.0.1:1080"})
+
+
+def test_http_through_a_real_forwarding_proxy(hostile_server: HostileServer,
+                                              forward_proxy: ForwardProxy) -> None:
+    hostile_server.queue(Reply.json({"via": "proxy"}))
+    t = transport(env={"HTTP_PROXY": forward_proxy.url})
+    assert get(hostile_server, t, path="/p?q=1") == b'{"via": "proxy"}'
+    assert [r.target for r in forward_proxy.records] == [hostile_server.url + "/p?q=1"]
+    assert hostile_server.requests[0].target == "/p?q=1"
+
+
+def test_no_proxy_goes_direct_and_a_dead_proxy_is_a_network_error(hostile_server: HostileServer) -> None:
+    hostile_server.queue(Reply.json({}))
+    direct = transport(env={"http_proxy": "http://127.0.0.1:9", "no_proxy": "127.0.0.1"})
+    assert get(hostile_server, direct) == b"{}"
+    with pytest.raises(NetworkError):
+        get(hostile_server, transport(env={"HTTP_PROXY": "http://127.0.0.1:9"}))
+
+
+def test_proxy_credentials_are_sent_and_never_shown(hostile_server: HostileServer) -> None:
+    import base64
+
+    expected = "Basic " + base64.b64encode(b"proxyuser:pr0xy-p@ss").decode()
+    proxy = ForwardProxy(require_auth=expected)
+    try:
+        hostile_server.queue(Reply.json({"ok": 1}))
+        t = transport(env={"HTTP_PROXY": f"http://proxyuser:pr0xy-p%40ss@127.0.0.1:{proxy.port}"})
+        assert get(hostile_server, t) == b'{"ok": 1}'
+        assert proxy.records[-1].proxy_authorization == expected
+        assert "proxy-authorization" not in hostile_server.requests[0].headers
+        wrong = transport(env={"HTTP_PROXY": f"http://proxyuser:wrong-pass@127.0.0.1:{proxy.port}"})
+        with pytest.raises(AuthError) as info:
+            get(hostile_server, wrong)
+        assert info.value.code == "ProxyAuthenticationRequired"
+        assert "wrong-pass" not in str(info.value) and "wrong-pass" not in repr(info.value)
+    finally:
+        proxy.stop()
+    dead = transport(env={"HTTP_PROXY": "http://user:dead-pass@127.0.0.1:9"})
+    with pytest.raises(NetworkError) as info:
+        get(hostile_server, dead)
+    assert "dead-pass" not in str(info.value)
+
+
+# --- TLS ------------------------------------------------------------------------------------
+
+def test_tls_is_verified_by_default(tls_origin: TlsOrigin) -> None:
+    with pytest.raises(NetworkError) as info:
+        transport().send("GET", tls_origin.url + "/", {}, timeout=5)
+    assert info.value.code == "TLSError"
+    assert "certificate" in info.value.message.lower()
+
+
+@pytest.mark.parametrize("variable", ["SSL_CERT_FILE", "REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE"])
+def test_ca_bundle_from_the_usual_variables(tls_origin: TlsOrigin, variable: str) -> None:
+    t = transport(env={variable: str(CA_FILE)})
+    reply = t.send("GET", tls_origin.url + "/ok", {}, timeout=5)
+    assert reply.status == 200 and b'"/ok"' in reply.body
+
+
+def test_a_missing_ca_bundle_is_invalid_input(tmp_path: Path) -> None:
+    with pytest.raises(InvalidInputError, match="CA bundle"):
+        transport(env={"REQUESTS_CA_BUNDLE": str(tmp_path / "nope.pem")})
+    (tmp_path / "bad.pem").write_text("not a certificate")
+    with pytest.raises(InvalidInputError, match="CA bundle"):
+        transport(ca_bundle=str(tmp_path / "bad.pem"))
+
+
+def test_https_through_a_connect_tunnel(tls_origin: TlsOrigin, forward_proxy: ForwardProxy) -> None:
+    t = transport(env={"HTTPS_PROXY": forward_proxy.url, "SSL_CERT_FILE": str(CA_FILE)})
+    reply = t.send("GET", tls_origin.url + "/tunnel", {}, timeout=5)
+    assert reply.status == 200 and b"/tunnel" in reply.body
+    assert forward_proxy.records[0].method == "CONNECT"
+    assert forward_proxy.records[0].target == f"127.0.0.1:{tls_origin.port}"
+    forward_proxy.require_auth = "Basic nobody"
+    refused = transport(env={"HTTPS_PROXY": forward_proxy.url.replace("://", "://u:tunnel-pass@"),
+                             "SSL_CERT_FILE": str(CA_FILE)})
+    with pytest.raises(AuthError) as info:
+        refused.send("GET", tls_origin.url + "/tunnel", {}, timeout=5)
+    assert "tunnel-pass" not in str(info.value)
+
+
+def test_the_process_environment_is_the_default(tls_origin: TlsOrigin,
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(CA_FILE))
+    assert Transport().send("GET", tls_origin.url + "/", {}, timeout=5).status == 200
+    assert os.environ["REQUESTS_CA_BUNDLE"] == str(CA_FILE)
