@@ -78,6 +78,10 @@ def test_secrets_appear_in_no_state_file_workspace_file_or_output(
     engine.run(project, "up", "--yes", "--diff")
     engine.run(project, "stack", "history")
 
+    providers = [r for r in engine.export(project)["deployment"]["resources"]
+                 if r["type"] == "pulumi:providers:pulumi-python"]
+    assert providers and set(providers[0]["inputs"]["foas:securityToken"]) == {
+        "4dabf18193072939515e22adb298388d", "ciphertext"}
     for secret in STS[1:]:
         assert engine.files_containing(secret) == []
         for result in engine.transcript:
