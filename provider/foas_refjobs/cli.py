@@ -16,10 +16,11 @@ from typing import Any, NamedTuple, NoReturn, Optional, TextIO
 
 from . import __version__
 from .client import DEFAULT_PAGE_SIZE, DEFAULT_TIMEOUT, list_ref_package_jobs
-from .errors import FoasError
+from .errors import FoasError, InvalidInputError
 from .model import JobList
 from .output import FORMATS, render_listing, render_verdict
 from .paging import DEFAULT_MAX_CONCURRENCY
+from .redaction import safe_text
 from .settings import JOB_TYPES
 
 EXIT_OK = 0
@@ -198,6 +199,10 @@ def _cmd_completion(args: argparse.Namespace) -> Outcome:
 def _cmd_emulator(args: argparse.Namespace) -> Outcome:
     from .emulator import DEFAULT_ACCESS_KEY_ID, DEFAULT_ACCESS_KEY_SECRET, EmulatorState, FoasEmulator
 
+    if not 0 <= args.port <= 65535:
+        raise InvalidInputError(f"--port must be 0..65535, got {args.port}")
+    if not 0 <= args.latency_ms <= 3_600_000:  # also rejects nan and inf
+        raise InvalidInputError(f"--latency-ms must be 0..3600000, got {args.latency_ms}")
     try:
         state = EmulatorState.from_file(args.data) if args.data else EmulatorState.default()
     except (OSError, ValueError, KeyError, TypeError) as exc:
@@ -252,13 +257,28 @@ def main(argv: Optional[list[str]] = None) -> int:
             _write_ignoring_closed_stdout(outcome.text)
         return outcome.code
     except FoasError as exc:
-        print(f"error: {exc.one_line()}", file=sys.stderr)
-        return EXIT_ERROR
+        _error(exc.one_line())
+    except UnicodeEncodeError as exc:
+        _error(f"the output cannot be encoded as {exc.encoding} (a name holds "
+               f"{exc.object[exc.start:exc.start + 1]!r}); set PYTHONIOENCODING=utf-8")
+    except MemoryError:
+        _error("out of memory while listing; nothing was decided")
+    except Exception as exc:  # noqa: BLE001 - a gate prints one line and exits 1, never a traceback
+        _error(f"internal error: {type(exc).__name__}: {safe_text(str(exc))[:500]}")
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         if argv is None:
             _exit_now(EXIT_INTERRUPTED)
         return EXIT_INTERRUPTED
+    return EXIT_ERROR
+
+
+def _error(text: str) -> None:
+    """One line on stderr, whatever stderr can encode."""
+    encoding = getattr(sys.stderr, "encoding", None) or "utf-8"
+    line = f"error: {text}".replace("\n", "\\n")
+    sys.stderr.write(line.encode(encoding, "backslashreplace").decode(encoding, "replace") + "\n")
+    sys.stderr.flush()
 
 
 def _exit_now(code: int) -> NoReturn:

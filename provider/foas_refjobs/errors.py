@@ -8,6 +8,11 @@ from __future__ import annotations
 
 from typing import Optional
 
+from .redaction import safe_text, shorten
+
+MAX_MESSAGE_CHARS = 4000
+MAX_FIELD_CHARS = 200
+
 
 class FoasError(Exception):
     """Base of every error this package raises on purpose."""
@@ -22,10 +27,13 @@ class FoasError(Exception):
         http_status: Optional[int] = None,
         request_id: Optional[str] = None,
     ) -> None:
-        self.code = code or self.default_code
-        self.message = message
+        # Every field may hold server text: secrets masked, control and escape characters made
+        # visible, and bounded (a 5 MiB Message overflowed the engine's gRPC metadata).
+        self.code = shorten(safe_text(str(code or self.default_code)), MAX_FIELD_CHARS)
+        self.message = shorten(safe_text(str(message), keep_newlines=True), MAX_MESSAGE_CHARS)
         self.http_status = http_status
-        self.request_id = request_id
+        self.request_id = (None if request_id is None
+                           else shorten(safe_text(str(request_id)), MAX_FIELD_CHARS))
         super().__init__(self.one_line())
 
     def one_line(self) -> str:
@@ -34,7 +42,7 @@ class FoasError(Exception):
         if self.request_id:
             text += f" (RequestId {self.request_id})"
         # Server messages can span lines (SignatureDoesNotMatch echoes the string to sign).
-        return text.replace("\r", "\\r").replace("\n", "\\n")
+        return text.replace("\n", "\\n")
 
     def __repr__(self) -> str:
         return (

@@ -16,7 +16,9 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime, timezone
 from typing import Any, Optional
 
+from .errors import FoasError
 from .model import Job, JobList
+from .redaction import redact, redact_tree
 from .verdict import filter_description
 
 FORMATS = ("table", "json", "csv", "ids")
@@ -32,7 +34,9 @@ _ZERO_WIDTH_CATEGORIES = ("Mn", "Me")
 
 
 def escape(text: str) -> str:
-    """Control, format, separator and unassigned code points as visible `\\x..`/`\\u....` escapes."""
+    """Control, format, separator and unassigned code points as visible `\\x..`/`\\u....` escapes;
+    known secrets a server echoed back masked first."""
+    text = redact(text)
     if text.isprintable():
         return text
     out = []
@@ -62,10 +66,16 @@ def _pad(text: str, width: int) -> str:
     return text + " " * (width - display_width(text))
 
 
-def _when(ms: Optional[int]) -> str:
+def _when(job: Job) -> str:
+    ms = job.modify_time
     if ms is None:
         return "-"
-    return datetime.fromtimestamp(ms / 1000, tz=timezone.utc).strftime("%Y-%m-%d %H:%M")
+    try:
+        return datetime.fromtimestamp(ms / 1000, tz=timezone.utc).strftime("%Y-%m-%d %H:%M")
+    except (OverflowError, ValueError, OSError):
+        raise FoasError(f"job {escape(job.job_id)} has ModifyTime {str(ms)[:40]}, which is not a "
+                        "date the table can show; --format json prints it as sent",
+                        code="UnrenderableValue") from None
 
 
 def committed_word(job: Job) -> str:
@@ -81,7 +91,7 @@ def _table(header: Sequence[str], rows: Iterable[Sequence[str]]) -> list[str]:
 def render_table(jobs: JobList) -> str:
     header = ("JOB_ID", "JOB_NAME", "TYPE", "API", "COMMITTED", "ENGINE", "MODIFIED (UTC)")
     rows = [(j.job_id, j.job_name or "-", j.job_type or "-", j.api_type or "-", committed_word(j),
-             j.engine_version or "-", _when(j.modify_time)) for j in jobs.jobs]
+             j.engine_version or "-", _when(j)) for j in jobs.jobs]
     lines = _table(header, rows)
     noun = "job references" if jobs.total_count == 1 else "jobs reference"
     lines.append(f"{jobs.total_count} {noun} {escape(jobs.package_name)} in project "
@@ -90,7 +100,7 @@ def render_table(jobs: JobList) -> str:
 
 
 def render_json(data: Any) -> str:
-    return json.dumps(data, ensure_ascii=False, indent=2)
+    return json.dumps(redact_tree(data), ensure_ascii=False, indent=2)
 
 
 def _csv_value(value: Any) -> str:

@@ -1,8 +1,11 @@
-"""Scrub secret values out of any text we (or the SDK) might print.
+"""Scrub secret values out of any text we (or the SDK) might print, and make server text inert.
 
 The SDK logs request headers under DEBUG=sdk, including x-acs-security-token;
 rather than trusting every code path, every known secret is replaced wherever
-it appears in log records and error messages.
+it appears in log records and error messages. A server may echo a secret in
+any field, and its text may carry newlines or terminal escape sequences that
+would forge output lines or drive the operator's terminal: `printable` escapes
+them, `safe_text` does both.
 """
 
 from __future__ import annotations
@@ -10,7 +13,7 @@ from __future__ import annotations
 import logging
 import re
 import threading
-from typing import Optional
+from typing import Any, Optional
 
 MASK = "***"
 _MIN_SECRET_LENGTH = 4
@@ -67,3 +70,49 @@ def install_log_redaction() -> None:
         logger = logging.getLogger(name)
         if _FILTER not in logger.filters:
             logger.addFilter(_FILTER)
+
+
+_NAMED_ESCAPES = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
+
+
+def _escape_char(char: str) -> str:
+    named = _NAMED_ESCAPES.get(char)
+    if named is not None:
+        return named
+    code = ord(char)
+    if code < 0x100:
+        return f"\\x{code:02x}"
+    return f"\\u{code:04x}" if code < 0x10000 else f"\\U{code:08x}"
+
+
+def printable(text: str, keep_newlines: bool = False) -> str:
+    """Control, format (bidi, zero-width), separator and unassigned characters as escapes."""
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() or (keep_newlines and c == "\n") else _escape_char(c)
+                   for c in text)
+
+
+def safe_text(text: str, keep_newlines: bool = False) -> str:
+    """Server-provided text as it may be printed: secrets masked, then escaped."""
+    return printable(redact(text), keep_newlines)
+
+
+def redact_tree(value: Any) -> Any:
+    """`value` (JSON-like: dicts, lists, strings) with every string redacted, for JSON output."""
+    if isinstance(value, str):
+        return redact(value)
+    if isinstance(value, dict):
+        return {redact(str(k)): redact_tree(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [redact_tree(v) for v in value]
+    return value
+
+
+def shorten(text: str, limit: int) -> str:
+    """At most about `limit` characters: the head and the tail, the middle replaced by a count."""
+    if len(text) <= limit:
+        return text
+    keep = max(limit - 40, 2)
+    head, tail = text[: keep * 3 // 4], text[len(text) - keep // 4:]
+    return f"{head}...[{len(text) - len(head) - len(tail)} characters cut]...{tail}"

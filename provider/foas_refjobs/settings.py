@@ -6,6 +6,7 @@ microseconds with a one-line message instead of as a signature error later.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import re
 import unicodedata
@@ -100,11 +101,17 @@ def validate_job_type(value: object) -> Optional[str]:
     return value.upper()
 
 
+MAX_SECONDS = 86_400.0
+
+
 def validate_positive(name: str, value: object, *, allow_zero: bool = False) -> float:
+    """A duration in seconds: finite and at most a day (inf or 1e300 overflow the socket layer)."""
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         _invalid(f"{name} must be a number, got {value!r}")
     if value < 0 or (value == 0 and not allow_zero) or value != value:
         _invalid(f"{name} must be {'>= 0' if allow_zero else '> 0'}, got {value!r}")
+    if value > MAX_SECONDS:
+        _invalid(f"{name} must be at most {MAX_SECONDS:g} seconds, got {value!r}")
     return float(value)
 
 
@@ -157,6 +164,8 @@ def parse_endpoint(value: object) -> Endpoint:
     text = value.strip()
     if any(unicodedata.category(ch) == "Cc" or ch.isspace() for ch in text):
         _invalid("endpoint must not contain whitespace or control characters")
+    if "@" in text:  # before anything echoes the text: http:///user:pass@host hides it in the path
+        _invalid("endpoint must not contain user-info (credentials belong in config, not URLs)")
     url = text if "://" in text else "https://" + text
     scheme = url.split("://", 1)[0].lower()
     if scheme not in ("http", "https"):
@@ -181,6 +190,11 @@ def parse_endpoint(value: object) -> Endpoint:
         _invalid(f"endpoint {text!r} has no host")
     if ":" not in host and not _HOST_RE.match(host):
         _invalid(f"endpoint host {host!r} is not a valid host name")
+    if ":" in host:  # Python 3.10's urlsplit accepts any bracketed text ("[not:an:ip]")
+        try:
+            ipaddress.IPv6Address(host)
+        except ValueError:
+            _invalid(f"endpoint host [{host}] is not an IPv6 address")
     return Endpoint(scheme, host, port)
 
 
