@@ -47,6 +47,8 @@ def _reset(emu: FoasEmulator, state: EmulatorState) -> FoasEmulator:
     emu.before_request.clear()
     emu.latency_ms = 0.0
     emu.verify_signatures = True
+    emu.max_in_flight = None
+    emu.peak_in_flight = emu.throttled = 0
     return emu
 
 

@@ -430,8 +430,10 @@ class FoasPages:
     def __init__(self, jobs: Sequence[dict[str, Any]] = (), *,
                  before_page: Optional[Callable[[int, FoasPages], None]] = None,
                  transform: Optional[PageTransform] = None,
-                 reply_kwargs: Optional[dict[str, Any]] = None) -> None:
+                 reply_kwargs: Optional[dict[str, Any]] = None,
+                 max_page_size: Optional[int] = None) -> None:
         self.jobs: list[dict[str, Any]] = list(jobs)
+        self.max_page_size = max_page_size  # a larger pageSize is answered at this size
         self.before_page = before_page
         self.transform = transform
         self.reply_kwargs = reply_kwargs or {}
@@ -441,6 +443,8 @@ class FoasPages:
     def __call__(self, request: Request) -> Reply:
         index = request.page_index or 1
         size = request.page_size or 50
+        if self.max_page_size is not None:
+            size = min(size, self.max_page_size)
         with self._lock:
             self.served += 1
             if self.before_page is not None:

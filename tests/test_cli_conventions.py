@@ -17,6 +17,7 @@ import socket
 import subprocess
 import sys
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -70,24 +71,32 @@ def test_usage_error_is_2_and_an_outage_is_1(emulator_env: FoasEmulator) -> None
 def test_ctrl_c_exits_130_at_once(emulator_env: FoasEmulator) -> None:
     for job in generate_jobs(PROJECT, "slow.jar", 40):
         emulator_env.state.put_job(PROJECT, job)
-    arrived = threading.Event()
+    arrived, release = threading.Event(), threading.Event()
+    held: list[int] = []
 
-    def slow_after_page_one(number: int) -> None:
-        if number >= 2:  # pages 2.. take 8 s each: Ctrl-C lands while they are in flight
-            emulator_env.latency_ms = 8000
+    def hold_pages_after_the_first(number: int) -> None:
+        held.append(number)
+        if number >= 2:  # pages 2.. wait here: Ctrl-C lands while they are in flight
             arrived.set()
+            release.wait(60)
 
-    emulator_env.before_request.append(slow_after_page_one)
+    emulator_env.before_request.append(hold_pages_after_the_first)
     proc = subprocess.Popen(command(*listing(emulator_env, "list", "slow.jar", "--page-size", "10")),
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         assert arrived.wait(30), "the concurrent pages never started"
         proc.send_signal(signal.SIGINT)
-        out, err = proc.communicate(timeout=6)  # less than one page's latency: nobody waits for them
+        out, err = proc.communicate(timeout=30)  # while the pages are still held: nobody waits for them
+        assert not release.is_set()
     finally:
         if proc.poll() is None:
             proc.kill()
             proc.communicate()
+        release.set()
+        # Let the held requests finish here, so their records cannot land in the next test's log.
+        deadline = time.monotonic() + 30
+        while len(emulator_env.requests) < len(held) and time.monotonic() < deadline:
+            time.sleep(0.01)
     assert proc.returncode == 130
     assert out == "" and err == "interrupted\n"
 

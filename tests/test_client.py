@@ -91,13 +91,75 @@ def test_paging(empty_emulator, count, expected_pages, max_concurrency):
     assert {r.segments for r in records} == {("proj", "lib.jar")}
 
 
-def test_default_page_size_is_50_and_max_is_100(empty_emulator):
+def _sizes(emu) -> list[str]:
+    sizes = [r.query["pageSize"] for r in emu.requests]
+    emu.requests.clear()
+    return sizes
+
+
+def test_a_one_page_listing_asks_50_and_learns_nothing(empty_emulator):
+    fill(empty_emulator, 30)
+    with client_for(empty_emulator) as client:
+        assert client.list_ref_package_jobs("proj", "lib.jar").total_count == 30
+        assert client.page_size is None
+    assert _sizes(empty_emulator) == ["50"]
+
+
+def test_page_size_is_found_once_when_larger_ones_are_refused(empty_emulator):
     fill(empty_emulator, 120)
-    assert listing(empty_emulator, "proj", "lib.jar").total_count == 120
-    assert [r.query["pageSize"] for r in empty_emulator.requests] == ["50"] * 3
-    empty_emulator.requests.clear()
+    with client_for(empty_emulator) as client:
+        first = client.list_ref_package_jobs("proj", "lib.jar")
+        assert _sizes(empty_emulator) == ["50", "1000", "200", "100", "100"]
+        assert client.page_size == 100
+        second = client.list_ref_package_jobs("proj", "lib.jar")
+        assert _sizes(empty_emulator) == ["100", "100"]  # remembered: no probing again
+    assert first.job_ids == second.job_ids == server_ids(empty_emulator, "proj", "lib.jar")
+    assert first.consistent and len(first.job_ids) == 120
+
+
+def test_page_size_is_taken_from_a_service_that_clamps(empty_emulator):
+    fill(empty_emulator, 700)
+    empty_emulator.state.max_page_size = 300
+    empty_emulator.state.clamp_page_size = True
+    with client_for(empty_emulator) as client:
+        jobs = client.list_ref_package_jobs("proj", "lib.jar")
+        assert client.page_size == 300
+    # page 1 of the probe (asked 1000, answered 300) is kept; pages 2 and 3 are asked at 300
+    assert _sizes(empty_emulator) == ["50", "1000", "300", "300"]
+    assert jobs.job_ids == server_ids(empty_emulator, "proj", "lib.jar") and jobs.consistent
+
+
+def test_a_larger_accepted_page_size_is_used(empty_emulator):
+    fill(empty_emulator, 450)
+    empty_emulator.state.max_page_size = 1000
+    with client_for(empty_emulator) as client:
+        jobs = client.list_ref_package_jobs("proj", "lib.jar")
+        assert client.page_size == 1000
+    assert _sizes(empty_emulator) == ["50", "1000"]
+    assert len(jobs.job_ids) == 450 and jobs.consistent
+
+
+def test_a_service_smaller_than_the_first_page_is_followed(empty_emulator):
+    fill(empty_emulator, 45)
+    empty_emulator.state.max_page_size = 20
+    empty_emulator.state.clamp_page_size = True
+    with client_for(empty_emulator) as client:
+        jobs = client.list_ref_package_jobs("proj", "lib.jar")
+        assert client.page_size == 20
+    assert _sizes(empty_emulator) == ["50", "20", "20"]
+    assert jobs.job_ids == server_ids(empty_emulator, "proj", "lib.jar") and jobs.consistent
+
+
+def test_an_explicit_page_size_is_asked_and_never_probed(empty_emulator):
+    fill(empty_emulator, 120)
     assert listing(empty_emulator, "proj", "lib.jar", page_size=100).total_count == 120
-    assert [r.query["pageSize"] for r in empty_emulator.requests] == ["100"] * 2
+    assert _sizes(empty_emulator) == ["100"] * 2
+    empty_emulator.state.max_page_size = 40
+    empty_emulator.state.clamp_page_size = True
+    jobs = listing(empty_emulator, "proj", "lib.jar", page_size=60)
+    # the service answered PageSize 40: the later pages follow it, or offsets would skip jobs
+    assert _sizes(empty_emulator) == ["60", "40", "40"]
+    assert jobs.total_count == 120 and jobs.consistent
 
 
 def test_a_job_shifting_onto_a_read_page_is_deduplicated_and_relisted(empty_emulator):

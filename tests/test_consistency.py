@@ -110,8 +110,8 @@ def test_duplicates_across_pages_are_dropped_by_job_id() -> None:
     """A job seen on two pages (the service shifted it) counts once; the order is the first sighting."""
     a, b, c = (Job(job_id=x) for x in "abc")
     pages = {1: Page(1, 2, 3, 2, (a, b), "r1"), 2: Page(2, 2, 3, 2, (b, c), "r2")}
-    result = collect_all_pages(pages.__getitem__, GET_REF_PACKAGE_JOB, RetryPolicy(max_attempts=1),
-                               max_concurrency=1)
+    result = collect_all_pages(lambda index, _size: pages[index], GET_REF_PACKAGE_JOB,
+                               RetryPolicy(max_attempts=1), page_size=2, max_concurrency=1)
     assert [j.job_id for j in result.items] == ["a", "b", "c"]
     assert result.problem is None and result.pages_fetched == 2
     record("consistency", case="dedup", wrong=0)

@@ -327,7 +327,8 @@ def _race_pages(size: int, *, churn_forever: bool = False) -> FoasPages:
 
     if churn_forever:
         jobs.append(job("churn-start", IsCommitted=False))
-    return FoasPages(jobs, before_page=before_page)
+    # a service that pages at most `size` jobs: the client cannot read it all in one answer
+    return FoasPages(jobs, before_page=before_page, max_page_size=size)
 
 
 def test_race_is_caught_by_the_confirmation_in_the_library(hostile_server: HostileServer) -> None:

@@ -25,7 +25,7 @@ from foas_refjobs.emulator import (
 )
 from foas_refjobs.emulator.datagen import generate_job
 from foas_refjobs.model import Page
-from foas_refjobs.settings import MAX_NAME_LENGTH, validate_name
+from foas_refjobs.query import MAX_NAME_LENGTH, validate_name
 
 SETTINGS = settings(max_examples=80, deadline=None, derandomize=True,
                     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])

@@ -30,9 +30,12 @@ from pulumi.runtime.settings import ROOT, get_root_resource
 from pulumi.runtime.sync_await import _sync_await
 
 from foas_refjobs import (
+    InvalidInputError,
     PackageDeletionGuardProvider,
     RefPackageJobs,
     RefPackageJobsProvider,
+    get_package_verdicts,
+    get_package_verdicts_output,
     get_ref_package_jobs,
     get_ref_package_jobs_output,
 )
@@ -258,6 +261,37 @@ def test_get_function_reads_config_and_returns_plain_values(emulator: FoasEmulat
     assert result.referenced is True and result.consistent is True
     assert [j["job_id"] for j in result.jobs] == expected
     assert run.outputs["id"] == f"{PROJECT}/{PACKAGE}"
+
+
+def test_verdict_function_names_the_jars_a_program_may_clean_up(emulator: FoasEmulator) -> None:
+    config = emulator_config(emulator, "inline")
+    seen: dict[str, Any] = {}
+    jars = ["unused-udf.jar", PACKAGE, "gone.jar"]
+
+    def program() -> None:
+        result = get_package_verdicts(PROJECT, jars)
+        seen["result"] = result
+        output = get_package_verdicts_output(PROJECT, pulumi.Output.from_input(jars))
+        pulumi.export("unreferenced", output.unreferenced)
+        pulumi.export("id", output.id)
+
+    run = run_program(program, "inline", config, ProgramMocks(config))
+    result = seen["result"]
+    assert result.unreferenced == ["unused-udf.jar"] and run.outputs["unreferenced"] == ["unused-udf.jar"]
+    assert result.referenced == [PACKAGE] and result.failed == ["gone.jar"]
+    assert [(p["package_name"], p["verdict"]) for p in result.packages] == [
+        ("unused-udf.jar", "unreferenced"), (PACKAGE, "referenced"), ("gone.jar", "error")]
+    assert result.packages[1]["job_ids"] == [j["JobId"] for j in referencing(emulator)]
+    assert result.packages[2]["error_code"] == "Package.NotExist"
+    assert run.outputs["id"] == f"{PROJECT}/unused-udf.jar,{PACKAGE},gone.jar"
+
+
+def test_verdict_function_refuses_a_string_for_a_boolean(emulator: FoasEmulator) -> None:
+    with pytest.raises(InvalidInputError):
+        get_package_verdicts(PROJECT, [PACKAGE], committed_only="false")  # type: ignore[arg-type]
+    with pytest.raises(InvalidInputError):
+        get_ref_package_jobs(PROJECT, PACKAGE, committed_only="false")  # type: ignore[arg-type]
+    assert len(emulator.requests) == 0
 
 
 # --- examples/gate_jar_deletion --------------------------------------------------------

@@ -15,7 +15,7 @@ from _figures import record
 from foas_refjobs import Credentials, FoasClient, InvalidInputError, RetryPolicy, list_ref_package_jobs
 from foas_refjobs.cli import main
 from foas_refjobs.emulator import FoasEmulator
-from foas_refjobs.settings import MAX_NAME_LENGTH
+from foas_refjobs.query import MAX_NAME_LENGTH
 
 PASSWORD = "hunter2-in-the-url"
 
@@ -48,7 +48,6 @@ PAGE_SIZE_CASES = [
     ("bool", True, "must be an integer"),
     ("float", 10.0, "must be an integer"),
     ("string", "10", "must be an integer"),
-    ("none", None, "must be an integer"),
 ]
 
 JOB_TYPE_CASES = [

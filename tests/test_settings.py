@@ -9,18 +9,20 @@ import pytest
 
 from foas_refjobs import Credentials, CredentialsNotFoundError, InvalidInputError
 from foas_refjobs.credentials import CredentialSource, resolve_source
-from foas_refjobs.settings import (
-    DEFAULT_REGION,
+from foas_refjobs.query import (
     MAX_NAME_LENGTH,
     MAX_PAGE_SIZE,
     MIN_PAGE_SIZE,
+    validate_job_type,
+    validate_name,
+    validate_page_size,
+)
+from foas_refjobs.settings import (
+    DEFAULT_REGION,
     Endpoint,
     default_endpoint,
     parse_endpoint,
     resolve_region,
-    validate_job_type,
-    validate_name,
-    validate_page_size,
     validate_positive,
 )
 

@@ -1,12 +1,13 @@
-"""Which Realtime Compute (foas) jobs reference this jar package?
+"""Which Realtime Compute (foas) jobs reference this jar, or these jars?
 
 The client, model and errors import without Pulumi, so the CLI starts fast;
-the Pulumi pieces are loaded on first use.
+the Pulumi pieces are loaded on first use, and are still visible to type
+checkers and to dir().
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"  # before the imports: the transport names it in its User-Agent
 
@@ -25,8 +26,29 @@ from .errors import (
     ThrottlingError,
 )
 from .model import Job, JobList, PlanEdge, PlanNode
+from .options import ClientOptions
+from .query import Query
+from .results import ManyJobLists, PackageOutcome
 from .retry import RetryPolicy
 from .settings import Credentials
+
+if TYPE_CHECKING:
+    from .functions import (
+        AwaitableGetPackageVerdictsResult,
+        AwaitableGetRefPackageJobsResult,
+        GetPackageVerdictsResult,
+        GetRefPackageJobsResult,
+        get_package_verdicts,
+        get_package_verdicts_output,
+        get_ref_package_jobs,
+        get_ref_package_jobs_output,
+    )
+    from .resources import (
+        PackageDeletionGuard,
+        PackageDeletionGuardProvider,
+        RefPackageJobs,
+        RefPackageJobsProvider,
+    )
 
 _PULUMI_EXPORTS = {
     "RefPackageJobs": "resources",
@@ -37,22 +59,38 @@ _PULUMI_EXPORTS = {
     "get_ref_package_jobs_output": "functions",
     "GetRefPackageJobsResult": "functions",
     "AwaitableGetRefPackageJobsResult": "functions",
+    "get_package_verdicts": "functions",
+    "get_package_verdicts_output": "functions",
+    "GetPackageVerdictsResult": "functions",
+    "AwaitableGetPackageVerdictsResult": "functions",
 }
 
+# Spelled out (not `*_PULUMI_EXPORTS`) so that type checkers see the lazy names as exported.
 __all__ = [
-    "AuthError", "Credentials", "CredentialsNotFoundError", "FoasClient", "FoasError",
-    "InconsistentListingError", "InvalidInputError", "Job", "JobList", "MalformedResponseError",
-    "NetworkError", "NotFoundError", "ParameterError", "PlanEdge", "PlanNode", "RetryPolicy",
-    "ServerError", "ThrottlingError", "list_ref_package_jobs", *_PULUMI_EXPORTS,
+    "AuthError", "ClientOptions", "Credentials", "CredentialsNotFoundError", "FoasClient",
+    "FoasError", "InconsistentListingError", "InvalidInputError", "Job", "JobList",
+    "MalformedResponseError", "ManyJobLists", "NetworkError", "NotFoundError", "PackageOutcome",
+    "ParameterError", "PlanEdge", "PlanNode", "Query", "RetryPolicy", "ServerError",
+    "ThrottlingError", "list_ref_package_jobs",
+    "RefPackageJobs", "RefPackageJobsProvider", "PackageDeletionGuard",
+    "PackageDeletionGuardProvider", "get_ref_package_jobs", "get_ref_package_jobs_output",
+    "GetRefPackageJobsResult", "AwaitableGetRefPackageJobsResult", "get_package_verdicts",
+    "get_package_verdicts_output", "GetPackageVerdictsResult", "AwaitableGetPackageVerdictsResult",
 ]
 
 
-def __getattr__(name: str) -> Any:
-    module = _PULUMI_EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module 'foas_refjobs' has no attribute {name!r}")
-    from importlib import import_module
+if not TYPE_CHECKING:  # hidden from type checkers: they see the imports above, so a typo fails
 
-    value = getattr(import_module(f".{module}", __name__), name)
-    globals()[name] = value
-    return value
+    def __getattr__(name: str) -> Any:
+        module = _PULUMI_EXPORTS.get(name)
+        if module is None:
+            raise AttributeError(f"module 'foas_refjobs' has no attribute {name!r}")
+        from importlib import import_module
+
+        value = getattr(import_module(f".{module}", __name__), name)
+        globals()[name] = value
+        return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_PULUMI_EXPORTS})

@@ -1,4 +1,4 @@
-"""`foas-refjobs`: list the jobs that reference a jar, gate on it, or run the emulator.
+"""`foas-refjobs`: list the jobs that reference one or many jars, gate on them, or run the emulator.
 
 Imports neither pulumi nor grpc, so a shell gate pays only for the SDK. Output
 formats live in `output`; this module parses arguments and maps outcomes to
@@ -15,13 +15,21 @@ import sys
 from typing import Any, NamedTuple, NoReturn, Optional, TextIO
 
 from . import __version__
-from .client import DEFAULT_PAGE_SIZE, DEFAULT_TIMEOUT, list_ref_package_jobs
+from .client import FoasClient
 from .errors import FoasError, InvalidInputError
 from .model import JobList
-from .output import FORMATS, render_listing, render_verdict
-from .paging import DEFAULT_MAX_CONCURRENCY
+from .options import DEFAULT_MAX_CONCURRENCY, DEFAULT_TIMEOUT, ClientOptions
+from .output import (
+    FORMATS,
+    escape,
+    render_listing,
+    render_many_listing,
+    render_many_verdicts,
+    render_verdict,
+)
+from .query import JOB_TYPES, MAX_PAGE_SIZE, Query
 from .redaction import safe_text
-from .settings import JOB_TYPES
+from .results import ManyJobLists
 
 EXIT_OK = 0
 EXIT_ERROR = 1
@@ -29,12 +37,14 @@ EXIT_USAGE = 2
 EXIT_REFERENCED = 3
 EXIT_INTERRUPTED = 130
 EXIT_CODES_HELP = """exit codes:
-  0    success; check-unreferenced: no job references the package
+  0    success; check-unreferenced: no job references the package (with
+       several packages: none of them)
   1    error (service, network, credentials, invalid value, doubtful listing);
-       never read as "unreferenced"
+       never read as "unreferenced"; with several packages: an error for any
+       one of them, even when another is referenced
   2    usage error: unknown option, missing argument or malformed value;
        nothing was sent
-  3    check-unreferenced: some job references the package
+  3    check-unreferenced: some job references the package (one of them)
   130  interrupted (Ctrl-C)
 A closed stdout (`foas-refjobs list ... | head -1`) is not an error: the exit
 code stays the command's."""
@@ -42,7 +52,8 @@ FORMAT_HELP = ("table (default): aligned columns; json: every field of every job
                "without code, plan and properties; ids: one job id per line, for xargs")
 CHECK_FORMAT_HELP = ("table (default): the verdict and the referencing jobs; json: the verdict with each "
                      "job's id, name and committed state (all fields with --detail); csv, ids: the "
-                     "referencing jobs as in list")
+                     "referencing jobs as in list. With several packages: one verdict per package "
+                     "(table, json, csv), and ids prints the unreferenced packages, one per line")
 COMPLETION_SHELLS = ("bash", "zsh")
 
 
@@ -77,13 +88,18 @@ def version_line() -> str:
 
 def _listing_options(parser: argparse.ArgumentParser, format_help: str) -> None:
     parser.add_argument("--project", required=True, help="foas project name")
-    parser.add_argument("--package", required=True, help="jar package name, e.g. udf.jar")
+    parser.add_argument("--package", action="append", default=[], metavar="NAME",
+                        help="jar package name, e.g. udf.jar; repeat for several packages")
+    parser.add_argument("--packages-from", metavar="FILE",
+                        help="more package names from FILE ('-' for stdin), one per line; blank "
+                        "lines and lines starting with # are skipped")
     parser.add_argument("--region", help="region id (default: ALIBABA_CLOUD_REGION_ID, "
                         "ALICLOUD_REGION, else cn-hangzhou)")
     parser.add_argument("--endpoint", help="host, host:port or http(s)://host:port "
                         "(default: the foas endpoint of the region, over HTTPS)")
-    parser.add_argument("--page-size", type=int, default=DEFAULT_PAGE_SIZE,
-                        help=f"jobs per request, 1-100 (default {DEFAULT_PAGE_SIZE})")
+    parser.add_argument("--page-size", type=int, default=None,
+                        help=f"jobs per request, 1-{MAX_PAGE_SIZE} (default: the largest the service "
+                        "accepts, found at run time)")
     parser.add_argument("--job-type", choices=JOB_TYPES, type=str.upper,
                         help="only jobs of this type")
     parser.add_argument("--committed-only", action="store_true",
@@ -93,8 +109,8 @@ def _listing_options(parser: argparse.ArgumentParser, format_help: str) -> None:
                         help="print nothing on stdout (no warnings or progress either); errors "
                         "still go to stderr: the exit code is the answer")
     parser.add_argument("--max-concurrency", type=int, default=DEFAULT_MAX_CONCURRENCY,
-                        help=f"pages fetched at once (default {DEFAULT_MAX_CONCURRENCY}; "
-                        "1 = sequential)")
+                        help=f"requests in flight at once, across all packages (default "
+                        f"{DEFAULT_MAX_CONCURRENCY}, halved while the service throttles; 1 = sequential)")
     parser.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT,
                         help=f"read timeout per request in seconds (default {DEFAULT_TIMEOUT:g})")
 
@@ -147,13 +163,14 @@ class Outcome(NamedTuple):
 class _Progress:
     """Pages fetched / total on stderr, only when a person is watching."""
 
-    def __init__(self, stream: TextIO) -> None:
+    def __init__(self, stream: TextIO, unit: str = "pages") -> None:
         self.stream = stream
+        self.unit = unit
         self.shown = False
 
     def __call__(self, done: int, total: int) -> None:
         if total > 1:
-            self.stream.write(f"\rfetched {done}/{total} pages")
+            self.stream.write(f"\rfetched {done}/{total} {self.unit}")
             self.stream.flush()
             self.shown = True
 
@@ -163,28 +180,96 @@ class _Progress:
             self.stream.flush()
 
 
-def _fetch(args: argparse.Namespace) -> JobList:
-    progress = _Progress(sys.stderr) if sys.stderr.isatty() and not args.quiet else None
+def _package_names(args: argparse.Namespace) -> list[str]:
+    names = list(args.package)
+    source = args.packages_from
+    if source is not None:
+        try:
+            if source == "-":
+                lines = sys.stdin.read().splitlines()
+            else:
+                with open(source, encoding="utf-8") as handle:
+                    lines = handle.read().splitlines()
+        except (OSError, UnicodeDecodeError) as exc:
+            raise InvalidInputError(f"cannot read --packages-from {source}: "
+                                    f"{getattr(exc, 'strerror', None) or type(exc).__name__}") from None
+        names += [line.strip() for line in lines if line.strip() and not line.lstrip().startswith("#")]
+    if not names:
+        raise InvalidInputError(f"--packages-from {source} names no package")
+    return names
+
+
+def _query(args: argparse.Namespace) -> Query:
+    return Query(args.project, tuple(_package_names(args)), job_type=args.job_type,
+                 committed_only=args.committed_only, page_size=args.page_size)
+
+
+def _client(args: argparse.Namespace) -> FoasClient:
+    return FoasClient(ClientOptions(region_id=args.region, endpoint=args.endpoint,
+                                    timeout=args.timeout, max_concurrency=args.max_concurrency))
+
+
+def _progress(args: argparse.Namespace, unit: str) -> Optional[_Progress]:
+    return _Progress(sys.stderr, unit) if sys.stderr.isatty() and not args.quiet else None
+
+
+def _fetch(args: argparse.Namespace, query: Query) -> JobList:
+    progress = _progress(args, "pages")
     try:
-        return list_ref_package_jobs(
-            args.project, args.package, region_id=args.region, endpoint=args.endpoint,
-            page_size=args.page_size, job_type=args.job_type, committed_only=args.committed_only,
-            max_concurrency=args.max_concurrency, timeout=args.timeout, progress=progress,
-        )
+        with _client(args) as client:
+            return client.list(query, progress=progress)
     finally:
         if progress is not None:
             progress.finish()
 
 
+def _fetch_many(args: argparse.Namespace, query: Query) -> ManyJobLists:
+    progress = _progress(args, "packages")
+    try:
+        with _client(args) as client:
+            many = client.list_many(query, progress=progress)
+    finally:
+        if progress is not None:
+            progress.finish()
+    if not args.quiet:
+        for outcome in many:
+            if outcome.error is not None:
+                print(f"error: {escape(outcome.package_name)}: {outcome.error.one_line()}",
+                      file=sys.stderr)
+            elif outcome.jobs is not None and not outcome.jobs.consistent:
+                print(f"warning: {escape(outcome.package_name)}: {outcome.jobs.inconsistency} "
+                      "(listing may be incomplete)", file=sys.stderr)
+    return many
+
+
 def _cmd_list(args: argparse.Namespace) -> Outcome:
-    jobs = _fetch(args)
+    query = _query(args)
+    if len(query.package_names) > 1:
+        many = _fetch_many(args, query)
+        code = EXIT_ERROR if any(o.error is not None for o in many) else EXIT_OK
+        return Outcome(code, render_many_listing(many, args.format))
+    jobs = _fetch(args, query)
     if not jobs.consistent and not args.quiet:
         print(f"warning: {jobs.inconsistency} (listing may be incomplete)", file=sys.stderr)
     return Outcome(EXIT_OK, render_listing(jobs, args.format))
 
 
+def many_exit_code(many: ManyJobLists) -> int:
+    """0 only if every package is unreferenced; 1 if any could not be decided; else 3."""
+    if many.failed:
+        return EXIT_ERROR
+    return EXIT_REFERENCED if many.referenced else EXIT_OK
+
+
 def _cmd_check(args: argparse.Namespace) -> Outcome:
-    jobs = _fetch(args).require_consistent()
+    query = _query(args)
+    if len(query.package_names) > 1:
+        many = _fetch_many(args, query)
+        code = many_exit_code(many)
+        return Outcome(code, render_many_verdicts(
+            many, args.format, committed_only=args.committed_only, job_type=args.job_type,
+            detail=args.detail, exit_code=code))
+    jobs = _fetch(args, query).require_consistent()
     text = render_verdict(jobs, args.format, committed_only=args.committed_only, job_type=args.job_type,
                           detail=args.detail)
     return Outcome(EXIT_REFERENCED if jobs.referenced else EXIT_OK, text)
@@ -251,7 +336,11 @@ def main(argv: Optional[list[str]] = None) -> int:
     commands = {"list": _cmd_list, "check-unreferenced": _cmd_check, "emulator": _cmd_emulator,
                 "completion": _cmd_completion}
     try:
-        args = build_parser().parse_args(argv)
+        parser = build_parser()
+        args = parser.parse_args(argv)
+        if args.command in ("list", "check-unreferenced") and not args.package \
+                and args.packages_from is None:
+            parser.error("the following arguments are required: --package (or --packages-from)")
         outcome = commands[args.command](args)
         if outcome.text and not getattr(args, "quiet", False):
             _write_ignoring_closed_stdout(outcome.text)

@@ -1,45 +1,41 @@
-"""FoasClient: one signer, one transport and one throttle budget, reused for many listings.
+"""FoasClient: one signer, one transport, one page executor and one throttle budget.
 
 The client calls an `Operation` page by page (credentials from a
 `credentials.CredentialSource`, signing in `_sdk`, sending through
-`transport.Transport` on urllib3), leaves paging to `paging`, and turns every
-outcome into one of our errors.
+`transport.Transport` on urllib3), leaves paging to `paging` and filtering to
+the `Query`, and turns every outcome into one of our errors. It remembers what it
+learns about the service (the page size it accepts) for as long as it lives.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping, Sequence
-from typing import Any, NoReturn, Optional, TypeVar, Union
+import threading
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor, wait
+from typing import Any, NoReturn, Optional, TypeVar
 from urllib.parse import quote
 
 from . import errors, verdict
 from ._sdk import SdkSigner
 from .credentials import CredentialSource, resolve_source
 from .limiter import AdaptiveLimiter
-from .model import JobList, Page
+from .model import Job, JobList, Page
 from .operation import GET_REF_PACKAGE_JOB, Operation, PageLike
-from .paging import DEFAULT_MAX_CONCURRENCY, MAX_PAGES, Progress, collect_all_pages
+from .options import ClientOptions
+from .paging import WAKE_INTERVAL, PagingResult, Progress, collect_all_pages
+from .query import Query
 from .redaction import install_log_redaction, redact
-from .retry import RetryPolicy
+from .results import ManyJobLists, PackageOutcome
+from .retry import RetryPolicy, call_with_retries
 from .sending import Transport
-from .settings import (
-    Credentials,
-    Endpoint,
-    default_endpoint,
-    parse_endpoint,
-    resolve_region,
-    validate_job_type,
-    validate_name,
-    validate_page_size,
-    validate_positive,
-)
+from .settings import Endpoint
+from .watchdog import block_interrupts_in_this_thread
 
-DEFAULT_PAGE_SIZE = 50
-DEFAULT_TIMEOUT = 10.0
-DEFAULT_CONNECT_TIMEOUT = 5.0
-DEFAULT_MAX_ATTEMPTS = 4
-MAX_BODY_BYTES = 32 * 1024 * 1024
+FIRST_PAGE_SIZE = 50
+# Tried, largest first, when a listing needs more than one page and the client does not yet
+# know what the service accepts: the first size the service answers with wins.
+PROBE_PAGE_SIZES = (1000, 200, 100)
 
 P = TypeVar("P", bound=PageLike)
 T = TypeVar("T")
@@ -56,45 +52,58 @@ def encode_segment(value: str) -> str:
 class FoasClient:
     """A reusable client: one connection pool and one throttle budget for many listings.
 
-    `credentials` is a Credentials object, a CredentialSource (e.g. from
-    `credentials.resolve_source` with a profile or a role to assume), or None
-    for the documented chain. Not picklable on purpose: the signer inside holds
-    the secret in clear text.
+    Built from one ClientOptions (or its keyword arguments). Not picklable on
+    purpose: the signer inside holds the secret in clear text.
     """
 
-    def __init__(
-        self,
-        *,
-        region_id: Optional[str] = None,
-        endpoint: Optional[str] = None,
-        credentials: Optional[Union[Credentials, CredentialSource]] = None,
-        timeout: float = DEFAULT_TIMEOUT,
-        connect_timeout: float = DEFAULT_CONNECT_TIMEOUT,
-        max_attempts: int = DEFAULT_MAX_ATTEMPTS,
-        max_concurrency: int = DEFAULT_MAX_CONCURRENCY,
-        retry_policy: Optional[RetryPolicy] = None,
-        max_body_bytes: int = MAX_BODY_BYTES,
-    ) -> None:
-        self.region_id = resolve_region(region_id)
-        self.endpoint: Endpoint = (
-            parse_endpoint(endpoint) if endpoint is not None else default_endpoint(self.region_id)
-        )
-        self.timeout = validate_positive("timeout", timeout)
-        self.connect_timeout = validate_positive("connect_timeout", connect_timeout)
-        if isinstance(max_concurrency, bool) or not isinstance(max_concurrency, int) \
-                or not 1 <= max_concurrency <= 64:
-            raise errors.InvalidInputError(f"max_concurrency must be 1..64, got {max_concurrency!r}")
-        self.max_concurrency = max_concurrency
-        self.retry_policy = retry_policy or RetryPolicy(max_attempts=max_attempts)
-        self.credentials = (credentials if isinstance(credentials, CredentialSource)
-                            else resolve_source(credentials))
-        pool_size = max(10, max_concurrency)
-        self._signer = SdkSigner(self.credentials, self.region_id, self.endpoint)
-        from .transport import Transport as Urllib3Transport
+    def __init__(self, options: Optional[ClientOptions] = None, *,
+                 transport: Optional[Transport] = None,
+                 sleep: Optional[Callable[[float], None]] = None, **settings: Any) -> None:
+        if options is None:
+            options = ClientOptions(**settings)
+        elif settings:
+            options = options.replace(**settings)
+        self.options = options
+        given = options.credentials
+        self.credentials: CredentialSource = (
+            given if isinstance(given, CredentialSource) else resolve_source(given))
+        self._signer = SdkSigner(self.credentials, options.region_id, options.endpoint)
+        if transport is None:
+            from .transport import Transport as Urllib3Transport
 
-        self._transport: Transport = Urllib3Transport(
-            pool_size=pool_size, connect_timeout=self.connect_timeout, max_body_bytes=max_body_bytes)
-        self.limiter = AdaptiveLimiter(max_concurrency)
+            transport = Urllib3Transport(pool_size=max(10, options.max_concurrency),
+                                         connect_timeout=options.connect_timeout,
+                                         max_body_bytes=options.max_body_bytes)
+        self._transport: Transport = transport
+        self._sleep = sleep
+        self.limiter = AdaptiveLimiter(options.max_concurrency)
+        self._page_size: Optional[int] = None
+        self._discovery = threading.Lock()
+        self._executor: Optional[ThreadPoolExecutor] = None
+        self._executor_lock = threading.Lock()
+
+    # --- the options, for callers that read them off the client -------------------------
+
+    @property
+    def region_id(self) -> str:
+        return self.options.region_id
+
+    @property
+    def endpoint(self) -> Endpoint:
+        return self.options.endpoint
+
+    @property
+    def max_concurrency(self) -> int:
+        return self.options.max_concurrency
+
+    @property
+    def retry_policy(self) -> RetryPolicy:
+        return self.options.retry_policy
+
+    @property
+    def page_size(self) -> Optional[int]:
+        """The page size this client found the service to accept (None until it needed one)."""
+        return self._page_size
 
     def __repr__(self) -> str:
         return (f"FoasClient(region_id={self.region_id!r}, endpoint={self.endpoint.url!r}, "
@@ -103,14 +112,32 @@ class FoasClient:
     def __reduce__(self) -> NoReturn:
         raise TypeError("FoasClient is never pickled: its signer holds the secret")
 
-    def close(self) -> None:
+    def close(self, *, wait: bool = True) -> None:
+        """Stop the page threads (`wait=False`: without waiting for requests in flight) and
+        close the connection pool."""
+        with self._executor_lock:
+            executor, self._executor = self._executor, None
+        if executor is not None:
+            executor.shutdown(wait=wait, cancel_futures=True)
         self._transport.close()
 
     def __enter__(self) -> FoasClient:
         return self
 
-    def __exit__(self, *exc: object) -> None:
-        self.close()
+    def __exit__(self, exc_type: Optional[type[BaseException]], *exc: object) -> None:
+        self.close(wait=exc_type is None or not issubclass(exc_type, KeyboardInterrupt))
+
+    def _pages_executor(self) -> Optional[ThreadPoolExecutor]:
+        if self.options.max_concurrency <= 1:
+            return None
+        with self._executor_lock:
+            if self._executor is None:
+                self._executor = ThreadPoolExecutor(max_workers=self.options.max_concurrency,
+                                                    thread_name_prefix="foas-page",
+                                                    initializer=block_interrupts_in_this_thread)
+            return self._executor
+
+    # --- one request -----------------------------------------------------------------------
 
     def call_page(self, operation: Operation[P, T], path_values: Sequence[str], page_index: int,
                   page_size: int, deadline: Optional[float] = None) -> P:
@@ -119,9 +146,8 @@ class FoasClient:
                 for name, value in zip(operation.path_params, path_values, strict=True)}
         query = {operation.page_size_param: str(page_size),
                  operation.page_index_param: str(page_index),
-                 "RegionId": self.region_id}
-        body = self._call(operation, path, query, deadline)
-        return operation.parse_page(body, page_index, page_size)
+                 "RegionId": self.options.region_id}
+        return operation.parse_page(self._call(operation, path, query, deadline), page_index, page_size)
 
     def _call(self, operation: Operation[Any, Any], path: Mapping[str, str],
               query: Mapping[str, str], deadline: Optional[float] = None) -> bytes:
@@ -132,7 +158,7 @@ class FoasClient:
                 method=operation.method, uri_pattern=operation.uri_pattern, path_params=path,
                 query=query)
             reply = self._transport.send(signed.method, signed.url, signed.headers,
-                                         timeout=self.timeout, deadline=deadline)
+                                         timeout=self.options.timeout, deadline=deadline)
             if 200 <= reply.status < 300:
                 return reply.body
             error = self._signer.error_for(reply, signed)
@@ -148,69 +174,164 @@ class FoasClient:
         raise error
 
     def fetch_page(self, project_name: str, package_name: str, page_index: int,
-                   page_size: int = DEFAULT_PAGE_SIZE, deadline: Optional[float] = None) -> Page:
+                   page_size: int = FIRST_PAGE_SIZE, deadline: Optional[float] = None) -> Page:
         """One page of GetRefPackageJob, no retries; `deadline` is a time.monotonic() value."""
         return self.call_page(GET_REF_PACKAGE_JOB, (project_name, package_name), page_index, page_size,
                               deadline)
+
+    # --- listings --------------------------------------------------------------------------
+
+    def _retrying(self, call: Callable[[], P]) -> P:
+        return call_with_retries(lambda: self.limiter.run(call), self.options.retry_policy,
+                                 sleep=self._sleep)
+
+    def _fetch_retrying(self, project: str, package: str, size: int) -> Page:
+        return self._retrying(lambda: self.fetch_page(project, package, 1, size))
+
+    def _discover(self, project: str, package: str) -> tuple[int, Optional[Page]]:
+        """(page size, page 1 at it or None) for a client that does not know its page size yet.
+
+        Page 1 is read at FIRST_PAGE_SIZE (the reference's own example value); a
+        listing that fits in it costs nothing more. One that needs more pages
+        tries larger sizes once per client, falling back when the service
+        refuses one (400), and keeps whatever size the service answers with.
+        The result is remembered by the client.
+        """
+        first = self._fetch_retrying(project, package, FIRST_PAGE_SIZE)
+        answered = min(FIRST_PAGE_SIZE, first.page_size or FIRST_PAGE_SIZE)
+        if answered < FIRST_PAGE_SIZE:  # the service pages smaller than we asked
+            return self._remember(answered), first
+        if first.total_page <= 1:
+            return answered, first
+        with self._discovery:
+            known = self._page_size
+            if known is not None:
+                return known, (first if known == answered else None)
+            for size in PROBE_PAGE_SIZES:
+                try:
+                    page = self._fetch_retrying(project, package, size)
+                except errors.ParameterError:
+                    continue
+                return self._remember(min(size, page.page_size or size)), page
+            return self._remember(answered), first
+
+    def _remember(self, size: int) -> int:
+        self._page_size = size
+        log.debug("page size for this client: %d", size)
+        return size
+
+    def list(self, query: Query, *, progress: Optional[Progress] = None,
+             max_pages: Optional[int] = None) -> JobList:
+        """Every job of a one-jar query, filtered."""
+        package = query.package_name
+        project = query.project_name
+        size = query.page_size or self._page_size
+        first: Optional[Page] = None
+        if size is None:
+            size, first = self._discover(project, package)
+        held = [first]
+
+        def collect() -> PagingResult[Job]:
+            first_page, held[0] = held[0], None  # page 1 in hand serves the first read only
+            return collect_all_pages(
+                lambda index, page_size: self.fetch_page(project, package, index, page_size),
+                GET_REF_PACKAGE_JOB,
+                self.options.retry_policy,
+                page_size=size,
+                max_concurrency=self.options.max_concurrency,
+                max_pages=max_pages if max_pages is not None else self.options.max_pages,
+                progress=progress,
+                limiter=self.limiter,
+                executor=self._pages_executor(),
+                first_page=first_page,
+                sleep=self._sleep,
+            )
+
+        return verdict.job_list(collect, project, package, query)
+
+    def list_many(self, query: Query, *,
+                  progress: Optional[Callable[[int, int], None]] = None) -> ManyJobLists:
+        """Every jar of the query, concurrently, through this client's pool and throttle budget.
+
+        Each jar gets its own outcome: one jar's error (even an unexpected one)
+        is recorded for that jar and never makes another look unreferenced.
+        `progress` is called with (jars done, jars asked).
+        """
+        names = query.package_names
+        outcomes: dict[str, PackageOutcome] = {}
+        lock = threading.Lock()
+
+        def one(name: str) -> None:
+            try:
+                outcome = PackageOutcome(name, jobs=self.list(query.for_package(name)))
+            except errors.FoasError as exc:
+                outcome = PackageOutcome(name, error=exc)
+            except Exception as exc:  # noqa: BLE001 - contained to this jar, reported as its error
+                outcome = PackageOutcome(name, error=errors.FoasError(
+                    f"unexpected {type(exc).__name__}: {redact(str(exc))}", code="InternalError"))
+            with lock:
+                outcomes[name] = outcome
+                done = len(outcomes)
+            if progress is not None:
+                progress(done, len(names))
+
+        concurrency = self.options.max_concurrency
+        width = 1 if concurrency <= 1 else min(len(names), 2 * concurrency)
+        if width <= 1:
+            for name in names:
+                one(name)
+        else:
+            jars = ThreadPoolExecutor(max_workers=width, thread_name_prefix="foas-jar",
+                                      initializer=block_interrupts_in_this_thread)
+            interrupted = False
+            try:
+                futures = [jars.submit(one, name) for name in names]
+                while not all(f.done() for f in futures):
+                    wait(futures, timeout=WAKE_INTERVAL)  # timed: Ctrl-C is seen at once
+                for future in futures:
+                    future.result()
+            except KeyboardInterrupt:
+                interrupted = True
+                raise
+            finally:
+                jars.shutdown(wait=not interrupted, cancel_futures=True)
+        return ManyJobLists(query.project_name, tuple(outcomes[name] for name in names))
 
     def list_ref_package_jobs(
         self,
         project_name: str,
         package_name: str,
         *,
-        page_size: int = DEFAULT_PAGE_SIZE,
+        page_size: Optional[int] = None,
         job_type: Optional[str] = None,
         committed_only: bool = False,
         progress: Optional[Progress] = None,
-        max_pages: int = MAX_PAGES,
+        max_pages: Optional[int] = None,
     ) -> JobList:
-        project_name = validate_name("project_name", project_name)
-        package_name = validate_name("package_name", package_name)
-        page_size = validate_page_size(page_size)
-        job_type = validate_job_type(job_type)
-        if not isinstance(committed_only, bool):
-            raise errors.InvalidInputError(f"committed_only must be a boolean, got {committed_only!r}")
-        return verdict.job_list(
-            lambda: collect_all_pages(
-                lambda index: self.fetch_page(project_name, package_name, index, page_size),
-                GET_REF_PACKAGE_JOB,
-                self.retry_policy,
-                max_concurrency=self.max_concurrency,
-                max_pages=max_pages,
-                progress=progress,
-                limiter=self.limiter,
-            ),
-            project_name, package_name, job_type=job_type, committed_only=committed_only)
+        """`list(Query.one(...))`, spelled out."""
+        query = Query.one(project_name, package_name, job_type=job_type,
+                          committed_only=committed_only, page_size=page_size)
+        return self.list(query, progress=progress, max_pages=max_pages)
 
 
 def list_ref_package_jobs(
     project_name: str,
     package_name: str,
     *,
-    region_id: Optional[str] = None,
-    endpoint: Optional[str] = None,
-    credentials: Optional[Union[Credentials, CredentialSource]] = None,
-    page_size: int = DEFAULT_PAGE_SIZE,
+    page_size: Optional[int] = None,
     job_type: Optional[str] = None,
     committed_only: bool = False,
-    timeout: float = DEFAULT_TIMEOUT,
-    connect_timeout: float = DEFAULT_CONNECT_TIMEOUT,
-    max_attempts: int = DEFAULT_MAX_ATTEMPTS,
-    max_concurrency: int = DEFAULT_MAX_CONCURRENCY,
     progress: Optional[Progress] = None,
+    options: Optional[ClientOptions] = None,
+    **settings: Any,
 ) -> JobList:
     """Every job of `project_name` that references the jar `package_name`.
 
-    Input is validated before credentials are looked up or anything is sent.
+    `settings` are ClientOptions fields (region_id, endpoint, credentials,
+    timeout, ...). Input is validated before credentials are looked up or
+    anything is sent.
     """
-    validate_name("project_name", project_name)
-    validate_name("package_name", package_name)
-    validate_page_size(page_size)
-    validate_job_type(job_type)
-    with FoasClient(region_id=region_id, endpoint=endpoint, credentials=credentials,
-                    timeout=timeout, connect_timeout=connect_timeout, max_attempts=max_attempts,
-                    max_concurrency=max_concurrency) as client:
-        return client.list_ref_package_jobs(
-            project_name, package_name, page_size=page_size, job_type=job_type,
-            committed_only=committed_only, progress=progress,
-        )
+    query = Query.one(project_name, package_name, job_type=job_type,
+                      committed_only=committed_only, page_size=page_size)
+    with FoasClient(options, **settings) as client:
+        return client.list(query, progress=progress)

@@ -15,14 +15,19 @@ from typing import Any, Optional, Union
 import pulumi
 import pulumi.runtime
 
-from .client import list_ref_package_jobs
+from .client import FoasClient
 from .errors import InvalidInputError
 from .pulumi_settings import FoasSettings, settings_from_config
+from .query import Query, validate_packages
 from .resources import listing_fields
 
 __all__ = [
+    "AwaitableGetPackageVerdictsResult",
     "AwaitableGetRefPackageJobsResult",
+    "GetPackageVerdictsResult",
     "GetRefPackageJobsResult",
+    "get_package_verdicts",
+    "get_package_verdicts_output",
     "get_ref_package_jobs",
     "get_ref_package_jobs_output",
 ]
@@ -125,10 +130,10 @@ def _listed(project_name: str, package_name: str, region_id: Optional[str],
     """The result's fields, from a listing with the program's settings."""
     if enable_details is not None and not isinstance(enable_details, bool):
         raise InvalidInputError(f"enable_details must be a boolean, got {enable_details!r}")
-    options = program_settings().client_options(region_id=region_id, endpoint=endpoint)
-    job_list = list_ref_package_jobs(project_name, package_name, job_type=job_type,
-                                     committed_only=False if committed_only is None else committed_only,
-                                     **options)
+    query = Query.one(project_name, package_name, job_type=job_type,
+                      committed_only=False if committed_only is None else committed_only)
+    with FoasClient(program_settings().options(region_id=region_id, endpoint=endpoint)) as client:
+        job_list = client.list(query)
     return {"id": f"{job_list.project_name}/{job_list.package_name}",
             **listing_fields(job_list, bool(enable_details))}
 
@@ -187,3 +192,122 @@ def get_ref_package_jobs_output(
         return GetRefPackageJobsResult(**fields)
 
     return args.apply(result)
+
+
+# --- many jars: which of these can go? ------------------------------------------------------
+
+
+@pulumi.output_type
+class GetPackageVerdictsResult:
+    """One verdict per jar, and the jars no (matching) job references."""
+
+    def __init__(__self__, id: Optional[str] = None, project_name: Optional[str] = None,
+                 package_names: Optional[list[str]] = None,
+                 packages: Optional[list[dict[str, Any]]] = None,
+                 unreferenced: Optional[list[str]] = None, referenced: Optional[list[str]] = None,
+                 failed: Optional[list[str]] = None) -> None:
+        pulumi.set(__self__, "id", id)
+        pulumi.set(__self__, "project_name", project_name)
+        pulumi.set(__self__, "package_names", package_names)
+        pulumi.set(__self__, "packages", packages)
+        pulumi.set(__self__, "unreferenced", unreferenced)
+        pulumi.set(__self__, "referenced", referenced)
+        pulumi.set(__self__, "failed", failed)
+
+    @property
+    @pulumi.getter
+    def id(self) -> str:
+        """`project/jar1,jar2,...`: stable for the same query."""
+        return pulumi.get(self, "id")  # type: ignore[no-any-return]
+
+    @property
+    @pulumi.getter(name="projectName")
+    def project_name(self) -> str:
+        return pulumi.get(self, "project_name")  # type: ignore[no-any-return]
+
+    @property
+    @pulumi.getter(name="packageNames")
+    def package_names(self) -> list[str]:
+        return pulumi.get(self, "package_names")  # type: ignore[no-any-return]
+
+    @property
+    @pulumi.getter
+    def packages(self) -> list[dict[str, Any]]:
+        """Per jar, in the order asked: package_name, verdict (unreferenced / referenced /
+        error), and total_count, job_ids, job_names, consistent, or error and error_code."""
+        return pulumi.get(self, "packages")  # type: ignore[no-any-return]
+
+    @property
+    @pulumi.getter
+    def unreferenced(self) -> list[str]:
+        """Jars with a complete, consistent listing and no (matching) job: safe to clean up."""
+        return pulumi.get(self, "unreferenced")  # type: ignore[no-any-return]
+
+    @property
+    @pulumi.getter
+    def referenced(self) -> list[str]:
+        return pulumi.get(self, "referenced")  # type: ignore[no-any-return]
+
+    @property
+    @pulumi.getter
+    def failed(self) -> list[str]:
+        """Jars whose listing failed or was inconsistent: neither in `unreferenced` nor `referenced`."""
+        return pulumi.get(self, "failed")  # type: ignore[no-any-return]
+
+
+class AwaitableGetPackageVerdictsResult(GetPackageVerdictsResult):
+    def __await__(self) -> Any:
+        if False:
+            yield self
+        return GetPackageVerdictsResult(
+            id=self.id, project_name=self.project_name, package_names=self.package_names,
+            packages=self.packages, unreferenced=self.unreferenced, referenced=self.referenced,
+            failed=self.failed)
+
+
+def _verdicts(project_name: str, package_names: Sequence[str], region_id: Optional[str],
+              endpoint: Optional[str], job_type: Optional[str],
+              committed_only: Optional[bool]) -> dict[str, Any]:
+    query = Query(project_name, validate_packages(package_names), job_type=job_type,
+                  committed_only=False if committed_only is None else committed_only)
+    with FoasClient(program_settings().options(region_id=region_id, endpoint=endpoint)) as client:
+        many = client.list_many(query)
+    for outcome in many:
+        if outcome.verdict == "error":
+            pulumi.log.warn(f"foas: {outcome.package_name}: {outcome.detail}")
+    summary = many.to_dict()
+    return {"id": f"{query.project_name}/{','.join(query.package_names)}",
+            "package_names": list(query.package_names), **summary}
+
+
+def get_package_verdicts(
+    project_name: str,
+    package_names: Sequence[str],
+    region_id: Optional[str] = None,
+    endpoint: Optional[str] = None,
+    job_type: Optional[str] = None,
+    committed_only: Optional[bool] = None,
+    opts: Optional[pulumi.InvokeOptions] = None,
+) -> AwaitableGetPackageVerdictsResult:
+    """Which of these jars does any (matching) job reference? One listing per jar, concurrently.
+
+    A jar whose listing fails is reported in `failed` (and warned about), never
+    in `unreferenced`; invalid arguments raise InvalidInputError.
+    """
+    return AwaitableGetPackageVerdictsResult(
+        **_verdicts(project_name, package_names, region_id, endpoint, job_type, committed_only))
+
+
+def get_package_verdicts_output(
+    project_name: pulumi.Input[str],
+    package_names: pulumi.Input[Sequence[pulumi.Input[str]]],
+    region_id: pulumi.Input[Optional[str]] = None,
+    endpoint: pulumi.Input[Optional[str]] = None,
+    job_type: pulumi.Input[Optional[str]] = None,
+    committed_only: pulumi.Input[Optional[bool]] = None,
+    opts: Optional[Union[pulumi.InvokeOptions, pulumi.InvokeOutputOptions]] = None,
+) -> pulumi.Output[GetPackageVerdictsResult]:
+    """The same verdicts once the arguments (and `opts.depends_on` resources) are known."""
+    args = pulumi.Output.all(project_name, pulumi.Output.from_input(package_names), region_id,
+                             endpoint, job_type, committed_only, *_dependencies(opts))
+    return args.apply(lambda values: GetPackageVerdictsResult(**_verdicts(*values[:6])))

@@ -36,7 +36,7 @@ class AdaptiveLimiter:
     def run(self, call: Callable[[], T]) -> T:
         with self._cond:
             while self._in_flight >= self.limit:
-                self._cond.wait()
+                self._cond.wait(0.25)  # timed: Ctrl-C reaches a waiting main thread at once
             self._in_flight += 1
             self.highest_in_flight = max(self.highest_in_flight, self._in_flight)
         throttled = False

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Generic, Protocol, TypeVar
+from typing import Generic, Optional, Protocol, TypeVar
 
 from .model import Job, Page
 
@@ -24,6 +24,9 @@ class PageLike(Protocol):
 
     @property
     def total_page(self) -> int: ...
+
+    @property
+    def page_size(self) -> Optional[int]: ...
 
 
 P = TypeVar("P", bound=PageLike)

@@ -19,6 +19,7 @@ from typing import Any, Optional
 from .errors import FoasError
 from .model import Job, JobList
 from .redaction import redact, redact_tree
+from .results import ManyJobLists
 from .verdict import filter_description
 
 FORMATS = ("table", "json", "csv", "ids")
@@ -161,4 +162,68 @@ def render_verdict(jobs: JobList, fmt: str, *, committed_only: bool, job_type: O
     lines = [f"referenced: {jobs.total_count} {scope}(s) in project {project} reference {package}:"]
     lines += [f"  {escape(j.job_name or '-')} ({escape(j.job_id)}) committed={committed_word(j)}"
               for j in jobs.jobs]
+    return "\n".join(lines)
+
+
+# --- several packages ------------------------------------------------------------------------
+
+
+def render_many_listing(many: ManyJobLists, fmt: str) -> str:
+    """list with several packages: each package's listing (or its error) in turn."""
+    if fmt == "json":
+        return render_json({"project_name": many.project_name, "packages": [
+            {**o.jobs.to_dict(), "consistent": o.jobs.consistent} if o.jobs is not None
+            else {"project_name": many.project_name, "package_name": o.package_name,
+                  "error": o.detail, "error_code": o.error.code if o.error else None}
+            for o in many]})
+    if fmt == "csv":
+        buffer = io.StringIO()
+        writer = csv.writer(buffer, lineterminator="\n")
+        writer.writerow(("package_name", *CSV_FIELDS))
+        for o in many:
+            for job in o.jobs.jobs if o.jobs is not None else ():
+                writer.writerow([escape(o.package_name),
+                                 *(_csv_value(getattr(job, name)) for name in CSV_FIELDS)])
+        return buffer.getvalue().rstrip("\n")
+    if fmt == "ids":  # a job that uses two of the packages is printed once
+        ids = dict.fromkeys(j.job_id for o in many if o.jobs is not None for j in o.jobs.jobs)
+        return "\n".join(escape(i) for i in ids)
+    return "\n\n".join(render_table(o.jobs) if o.jobs is not None
+                        else f"{escape(o.package_name)}: error: {escape(o.detail)}" for o in many)
+
+
+def render_many_verdicts(many: ManyJobLists, fmt: str, *, committed_only: bool,
+                         job_type: Optional[str], detail: bool, exit_code: int) -> str:
+    """check-unreferenced with several packages: one verdict per package."""
+    if fmt == "json":
+        packages = []
+        for o in many:
+            entry = o.to_dict()
+            if o.jobs is not None and o.verdict == "referenced":
+                entry["jobs"] = verdict_dict(o.jobs, detail=detail)["jobs"]
+            packages.append(entry)
+        return render_json({**many.to_dict(), "packages": packages, "exit_code": exit_code})
+    if fmt == "ids":  # what can go, for xargs
+        return "\n".join(escape(name) for name in many.unreferenced)
+    rows = []
+    for o in many:
+        count = str(o.jobs.total_count) if o.jobs is not None and o.verdict != "error" else "-"
+        if o.verdict == "referenced" and o.jobs is not None:
+            shown = ", ".join(f"{j.job_name or '-'} ({j.job_id})" for j in o.jobs.jobs[:3])
+            info = shown + (f", ... {o.jobs.total_count - 3} more" if o.jobs.total_count > 3 else "")
+        else:
+            info = o.detail if o.verdict == "error" else ""
+        rows.append((o.package_name, o.verdict, count, info))
+    if fmt == "csv":
+        buffer = io.StringIO()
+        writer = csv.writer(buffer, lineterminator="\n")
+        writer.writerow(("package_name", "verdict", "total_count", "detail"))
+        writer.writerows([escape(c) for c in row] for row in rows)
+        return buffer.getvalue().rstrip("\n")
+    scope = " ".join([*(["committed"] if committed_only else []), *([job_type] if job_type else []), "job"])
+    applied = filter_description(job_type, committed_only)
+    lines = _table(("PACKAGE", "VERDICT", "JOBS", "DETAIL"), rows)
+    lines.append(f"{len(many.unreferenced)} of {len(many)} packages unreferenced (no {scope} in project "
+                 f"{escape(many.project_name)} references them), {len(many.referenced)} referenced, "
+                 f"{len(many.failed)} undecided (error)" + (f"; filter: {applied}" if applied else ""))
     return "\n".join(lines)

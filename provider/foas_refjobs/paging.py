@@ -1,15 +1,16 @@
 """Reading every page of one listing, concurrently, and deciding whether to trust it.
 
-Page 1 tells TotalPage; pages 2..N are then fetched by a bounded pool whose
-width shrinks when the service throttles. The result is checked against the
-service's own counts, and a listing that fails the check is read once more
-from scratch before it is reported.
+Generic over an `Operation`: page 1 tells TotalPage; pages 2..N are then
+fetched through the client's executor, at most a window of them queued at a
+time, while the client's limiter bounds how many are in flight. The result is
+checked against the service's own counts, and a listing that fails the check
+is read once more from scratch before it is reported.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
+from concurrent.futures import FIRST_COMPLETED, Executor, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from typing import Generic, Optional, TypeVar
 
@@ -17,13 +18,13 @@ from .errors import InconsistentListingError
 from .limiter import AdaptiveLimiter
 from .operation import Operation, PageLike
 from .retry import RetryPolicy, call_with_retries
+from .watchdog import block_interrupts_in_this_thread
 
 P = TypeVar("P", bound=PageLike)
 T = TypeVar("T")
 
-DEFAULT_MAX_CONCURRENCY = 8
-MAX_PAGES = 10_000
 MAX_GROWTH_ROUNDS = 3
+WAKE_INTERVAL = 0.25
 
 Progress = Callable[[int, int], None]
 
@@ -37,56 +38,101 @@ class PagingResult(Generic[T]):
     hard_problem: bool = False
 
 
+def pages_needed(total_count: int, page_size: int) -> int:
+    return -(-total_count // page_size) if page_size > 0 else 0
+
+
 class _Attempt(Generic[P, T]):
     """One full read of all pages."""
 
-    def __init__(self, fetch: Callable[[int], P], operation: Operation[P, T], max_concurrency: int,
-                 max_pages: int, progress: Optional[Progress]) -> None:
+    def __init__(self, fetch: Callable[[int, int], P], operation: Operation[P, T], *, page_size: int,
+                 width: int, max_pages: Optional[int], progress: Optional[Progress],
+                 executor: Optional[Executor], first_page: Optional[P]) -> None:
         self.fetch = fetch
         self.operation = operation
-        self.max_concurrency = max_concurrency
+        self.page_size = page_size
+        self.width = width
         self.max_pages = max_pages
         self.progress = progress
+        self.executor = executor
+        self.first_page = first_page
         self.pages: dict[int, P] = {}
+        self.size = page_size
 
     def _report(self, total: int) -> None:
         if self.progress is not None:
             self.progress(len(self.pages), total)
 
     def _fetch_range(self, indexes: range, total: int) -> None:
-        if self.max_concurrency <= 1 or len(indexes) <= 1:
+        if self.width <= 1 or len(indexes) <= 1:
             for i in indexes:
-                self.pages[i] = self.fetch(i)
+                self.pages[i] = self.fetch(i, self.size)
                 self._report(total)
             return
-        pool = ThreadPoolExecutor(max_workers=min(self.max_concurrency, len(indexes)),
-                                  thread_name_prefix="foas-page")
+        own = None
+        executor = self.executor
+        if executor is None:
+            own = executor = ThreadPoolExecutor(max_workers=min(self.width, len(indexes)),
+                                                thread_name_prefix="foas-page",
+                                                initializer=block_interrupts_in_this_thread)
+        # A bounded window of queued pages: a listing of a million jobs queues
+        # a few dozen futures, not ten thousand.
+        window = 2 * self.width
+        todo = iter(indexes)
+        pending: dict[Future[P], int] = {}
         interrupted = False
         try:
-            futures: dict[Future[P], int] = {pool.submit(self.fetch, i): i for i in indexes}
-            pending = set(futures)
+            for i in todo:
+                pending[executor.submit(self.fetch, i, self.size)] = i
+                if len(pending) >= window:
+                    break
             while pending:
-                done, pending = wait(pending, return_when=FIRST_EXCEPTION)
+                # Timed, so that Ctrl-C is seen at once even when the signal lands on a
+                # page thread (an untimed wait would only wake when a page completes).
+                done, _ = wait(pending, timeout=WAKE_INTERVAL, return_when=FIRST_COMPLETED)
                 for fut in done:
-                    self.pages[futures[fut]] = fut.result()
+                    index = pending.pop(fut)
+                    self.pages[index] = fut.result()
                     self._report(total)
+                    nxt = next(todo, None)
+                    if nxt is not None:
+                        pending[executor.submit(self.fetch, nxt, self.size)] = nxt
         except KeyboardInterrupt:
             interrupted = True  # Ctrl-C: do not wait for the requests in flight
             raise
         finally:
-            pool.shutdown(wait=not interrupted, cancel_futures=True)
+            for fut in pending:
+                fut.cancel()
+            if not interrupted:
+                wait(pending)
+            if own is not None:
+                own.shutdown(wait=not interrupted, cancel_futures=True)
+
+    def _bound_problem(self, total_page: int, total_count: int, size: int) -> Optional[str]:
+        if self.max_pages is not None and total_page > self.max_pages:
+            return (f"the service reports {total_page} pages, over the bound of {self.max_pages} "
+                    "(max_pages)")
+        implied = pages_needed(total_count, size)
+        if total_page > implied:
+            return (f"the service reports {total_page} pages, but TotalCount {total_count} at "
+                    f"PageSize {size} fills only {implied}")
+        return None
 
     def run(self) -> PagingResult[T]:
-        first = self.fetch(1)
+        first = self.first_page if self.first_page is not None else self.fetch(1, self.page_size)
         self.pages[1] = first
+        # A service that answers with a smaller page than asked pages at its size: later
+        # pages are asked at that size, or their offsets would skip jobs.
+        size = self.size = min(self.page_size, first.page_size or self.page_size)
         total_page = first.total_page
         self._report(max(total_page, 1))
         rounds = 0
         fetched_to = 1
         while True:
-            if total_page > self.max_pages:
-                return self._hard(f"the service reports {total_page} pages, over the bound of "
-                                  f"{self.max_pages}")
+            counts = max(p.total_count for p in self.pages.values())
+            problem = self._bound_problem(total_page, counts, size)
+            if problem is not None:
+                return self._hard(problem)
             if total_page <= fetched_to:
                 break
             if rounds > MAX_GROWTH_ROUNDS:
@@ -114,8 +160,7 @@ class _Attempt(Generic[P, T]):
             if ids and ids == previous_ids:
                 return self._hard(f"page {index} repeats page {index - 1}")
             previous_ids = ids
-            for job in page_items:
-                key = item_id(job)
+            for job, key in zip(page_items, ids, strict=True):
                 if key not in seen:
                     seen.add(key)
                     jobs.append(job)
@@ -136,31 +181,44 @@ class _Attempt(Generic[P, T]):
 
 
 def collect_all_pages(
-    fetch_once: Callable[[int], P],
+    fetch_once: Callable[[int, int], P],
     operation: Operation[P, T],
     policy: RetryPolicy,
     *,
-    max_concurrency: int = DEFAULT_MAX_CONCURRENCY,
-    max_pages: int = MAX_PAGES,
+    page_size: int,
+    max_concurrency: int,
+    max_pages: Optional[int] = None,
     progress: Optional[Progress] = None,
     limiter: Optional[AdaptiveLimiter] = None,
+    executor: Optional[Executor] = None,
+    first_page: Optional[P] = None,
+    sleep: Optional[Callable[[float], None]] = None,
 ) -> PagingResult[T]:
     """Every page, retried per policy; a doubtful listing is re-read once.
 
-    Raises InconsistentListingError when the paging itself is broken (pages
-    repeating, TotalPage growing, empty pages with jobs missing) twice in a
-    row. A plain count mismatch twice in a row is returned with `problem` set,
-    for the caller to show (list) or refuse on (deletion gates).
+    `fetch_once(index, size)` reads one page. `first_page`, when given, stands
+    for page 1 of the first read (the client may already hold it). Raises
+    InconsistentListingError when the paging itself is broken (pages
+    repeating, TotalPage growing or beyond what TotalCount implies, empty
+    pages with jobs missing) twice in a row. A plain
+    count mismatch twice in a row is returned with `problem` set, for the
+    caller to show (list) or refuse on (deletion gates).
     """
     shared = limiter if limiter is not None else AdaptiveLimiter(max_concurrency)
 
-    def fetch(index: int) -> P:
-        return call_with_retries(lambda: shared.run(lambda: fetch_once(index)), policy)
+    def fetch(index: int, size: int) -> P:
+        return call_with_retries(lambda: shared.run(lambda: fetch_once(index, size)), policy,
+                                 sleep=sleep)
 
-    result = _Attempt(fetch, operation, max_concurrency, max_pages, progress).run()
+    def attempt(first: Optional[P]) -> PagingResult[T]:
+        return _Attempt(fetch, operation, page_size=page_size, width=max_concurrency,
+                        max_pages=max_pages, progress=progress, executor=executor,
+                        first_page=first).run()
+
+    result = attempt(first_page)
     if result.problem is None:
         return result
-    result = _Attempt(fetch, operation, max_concurrency, max_pages, progress).run()
+    result = attempt(None)
     if result.hard_problem:
         raise InconsistentListingError(f"paging is inconsistent: {result.problem}")
     return result

@@ -17,10 +17,12 @@ Precedence, per setting:
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, NoReturn, Optional
+from typing import Any, NoReturn, Optional, Union
 
+from .credentials import CredentialSource
 from .errors import FoasError, InvalidInputError
-from .settings import Credentials, parse_endpoint, resolve_region
+from .options import ClientOptions
+from .settings import Credentials
 
 FOAS_ACCESS_KEY_ID = "foas:accessKeyId"
 FOAS_ACCESS_KEY_SECRET = "foas:accessKeySecret"
@@ -60,40 +62,33 @@ def _pair(lookup: ConfigLookup, id_key: str, secret_key: str, token_key: str) ->
     return Credentials(key_id, secret, _text(lookup, token_key), source=f"pulumi config ({id_key})")
 
 
-def _validated(key: str, value: str, check: Callable[[str], object]) -> None:
-    try:
-        check(value)
-    except InvalidInputError as exc:
-        raise InvalidInputError(f"config {key}: {exc.message}") from None
-
-
 class FoasSettings:
-    """Settings resolved from stack config; whatever config leaves open falls to the environment.
+    """Options resolved from stack config; whatever config leaves open falls to the environment.
 
-    Holds a Credentials object (never pickled, repr redacted) or the error that
-    reading the config raised, so that a broken config fails the operation that
-    needs it, with its message, rather than the provider's start-up.
+    Holds a ClientOptions (its Credentials never pickled, repr redacted) or the
+    error that reading the config raised, so that a broken config fails the
+    operation that needs it, with its message, rather than the provider's start-up.
     """
 
-    __slots__ = ("credentials", "region_id", "endpoint", "error")
+    __slots__ = ("base", "error")
 
-    def __init__(self, credentials: Optional[Credentials] = None, region_id: Optional[str] = None,
-                 endpoint: Optional[str] = None, error: Optional[FoasError] = None) -> None:
-        self.credentials = credentials
-        self.region_id = region_id
-        self.endpoint = endpoint
+    def __init__(self, base: Optional[ClientOptions] = None, error: Optional[FoasError] = None) -> None:
+        self.base = base
         self.error = error
 
+    @property
+    def credentials(self) -> Union[Credentials, CredentialSource, None]:
+        return self.base.credentials if self.base is not None else None
+
     def __repr__(self) -> str:
-        return (f"FoasSettings(credentials={self.credentials!r}, region_id={self.region_id!r}, "
-                f"endpoint={self.endpoint!r}, error={self.error!r})")
+        return f"FoasSettings(base={self.base!r}, error={self.error!r})"
 
     def __reduce__(self) -> NoReturn:
         raise TypeError("FoasSettings are never pickled: they may hold credentials")
 
-    def client_options(self, region_id: Optional[str] = None,
-                       endpoint: Optional[str] = None) -> dict[str, Any]:
-        """Keyword arguments for FoasClient/list_ref_package_jobs; resource inputs win over config.
+    def options(self, region_id: Optional[str] = None, endpoint: Optional[str] = None,
+                **overrides: Any) -> ClientOptions:
+        """The ClientOptions for one listing; resource/function inputs win over config.
 
         Credentials stay None when config had none, so the client runs its own
         environment chain at call time (the provider host inherits the CLI's
@@ -101,12 +96,15 @@ class FoasSettings:
         """
         if self.error is not None:
             raise self.error
-        region = region_id or self.region_id
-        return {
-            "region_id": resolve_region(region) if region else None,
-            "endpoint": endpoint or self.endpoint,
-            "credentials": self.credentials,
-        }
+        base = self.base if self.base is not None else ClientOptions()
+        return base.replace(region_id=region_id, endpoint=endpoint, **overrides)
+
+
+def _validated(key: str, make: Callable[[], ClientOptions]) -> ClientOptions:
+    try:
+        return make()
+    except InvalidInputError as exc:
+        raise InvalidInputError(f"config {key}: {exc.message}") from None
 
 
 def settings_from_config(lookup: ConfigLookup) -> FoasSettings:
@@ -117,11 +115,10 @@ def settings_from_config(lookup: ConfigLookup) -> FoasSettings:
                                 ALICLOUD_SECURITY_TOKEN))
         region_key = FOAS_REGION if _text(lookup, FOAS_REGION) else ALICLOUD_REGION
         region = _text(lookup, region_key)
-        if region:
-            _validated(region_key, region, resolve_region)
         endpoint = _text(lookup, FOAS_ENDPOINT)
+        base = _validated(region_key, lambda: ClientOptions(region_id=region, credentials=credentials))
         if endpoint:
-            _validated(FOAS_ENDPOINT, endpoint, parse_endpoint)
+            base = _validated(FOAS_ENDPOINT, lambda: base.replace(endpoint=endpoint))
     except FoasError as exc:
         return FoasSettings(error=exc)
-    return FoasSettings(credentials, region, endpoint)
+    return FoasSettings(base)

@@ -32,17 +32,14 @@ from pulumi.dynamic import (
 from pulumi.output import Unknown
 from pulumi.runtime import rpc
 
-from .client import DEFAULT_MAX_ATTEMPTS, DEFAULT_TIMEOUT, list_ref_package_jobs
+from .client import FoasClient
 from .errors import FoasError, InvalidInputError
 from .model import Job, JobList
+from .options import DEFAULT_MAX_ATTEMPTS, DEFAULT_TIMEOUT
+from .options import FIELD_VALIDATORS as OPTION_VALIDATORS
 from .pulumi_settings import FoasSettings, settings_from_config
-from .settings import (
-    parse_endpoint,
-    resolve_region,
-    validate_job_type,
-    validate_name,
-    validate_positive,
-)
+from .query import FIELD_VALIDATORS as QUERY_VALIDATORS
+from .query import Query
 
 UNKNOWN = rpc.UNKNOWN
 DIGEST = "jobs_digest"
@@ -115,40 +112,15 @@ def _is_unknown(value: Any) -> bool:
     return isinstance(value, Unknown) or (isinstance(value, str) and value == UNKNOWN)
 
 
-def _name(kind: str) -> Validator:
-    return lambda value: validate_name(kind, value)
-
-
-def _region(value: Any) -> Optional[str]:
-    if value == "":
-        return None
-    if not isinstance(value, str):
-        raise InvalidInputError(f"region_id must be a string, got {type(value).__name__}")
-    return resolve_region(value)
-
-
-def _endpoint(value: Any) -> Optional[str]:
-    if value == "":
-        return None
-    parse_endpoint(value)
-    return str(value).strip()
-
-
-def _job_type(value: Any) -> Optional[str]:
-    return None if value == "" else validate_job_type(value)
-
-
-def _bool(kind: str) -> Validator:
-    def check(value: Any) -> bool:
-        if not isinstance(value, bool):
-            raise InvalidInputError(f"{kind} must be a boolean, got {value!r}")
-        return value
-    return check
-
-
 def _jar_id(value: Any) -> str:
     if not isinstance(value, str) or not value:
         raise InvalidInputError(f"jar_id must be a non-empty string, got {value!r}")
+    return value
+
+
+def _enable_details(value: Any) -> bool:
+    if not isinstance(value, bool):
+        raise InvalidInputError(f"enable_details must be a boolean, got {value!r}")
     return value
 
 
@@ -158,23 +130,13 @@ def _block_on(value: Any) -> str:
     return value.strip().lower()
 
 
-_REF_VALIDATORS: dict[str, Validator] = {
-    "project_name": _name("project_name"),
-    "package_name": _name("package_name"),
-    "region_id": _region,
-    "endpoint": _endpoint,
-    "job_type": _job_type,
-    "committed_only": _bool("committed_only"),
-    "enable_details": _bool("enable_details"),
-}
-_GUARD_VALIDATORS: dict[str, Validator] = {
-    "project_name": _name("project_name"),
-    "package_name": _name("package_name"),
-    "block_on": _block_on,
-    "region_id": _region,
-    "endpoint": _endpoint,
-    "jar_id": _jar_id,
-}
+# Derived from the Query and ClientOptions rules, so an input is valid here exactly when it
+# is valid for the client.
+_INPUT_VALIDATORS: dict[str, Validator] = {**QUERY_VALIDATORS, **OPTION_VALIDATORS,
+                                           "block_on": _block_on, "jar_id": _jar_id,
+                                           "enable_details": _enable_details}
+_REF_VALIDATORS: dict[str, Validator] = {k: _INPUT_VALIDATORS[k] for k in REF_INPUTS}
+_GUARD_VALIDATORS: dict[str, Validator] = {k: _INPUT_VALIDATORS[k] for k in GUARD_INPUTS}
 _DEFAULTS: dict[str, Any] = {"committed_only": False, "block_on": "any", "enable_details": False}
 
 
@@ -218,14 +180,18 @@ def _validated(props: Mapping[str, Any], validators: Mapping[str, Validator]) ->
 
 
 def _normalized(key: str, value: Any) -> Any:
+    """The value as check() would store it (an invalid one as is), for comparing olds and news."""
     value = _plain(value)
     if value is None or value == "":
         return _DEFAULTS.get(key)
-    if key == "job_type" and isinstance(value, str):
-        return value.upper()
-    if key == "block_on" and isinstance(value, str):
-        return value.strip().lower()
-    return value
+    validate = _INPUT_VALIDATORS.get(key)
+    if validate is None or _is_unknown(value):
+        return value
+    try:
+        normalized = validate(value)
+    except InvalidInputError:
+        return value
+    return _DEFAULTS.get(key) if normalized is None else normalized
 
 
 def _changed(olds: Mapping[str, Any], news: Mapping[str, Any], keys: Sequence[str]) -> list[str]:
@@ -242,11 +208,8 @@ class _FoasProvider(ResourceProvider):
     def __init__(self, *, timeout: float = DEFAULT_TIMEOUT,
                  max_attempts: int = DEFAULT_MAX_ATTEMPTS) -> None:
         super().__init__()
-        self.timeout = validate_positive("timeout", timeout)
-        if isinstance(max_attempts, bool) or not isinstance(max_attempts, int) \
-                or not 1 <= max_attempts <= 20:
-            raise InvalidInputError(f"max_attempts must be 1..20, got {max_attempts!r}")
-        self.max_attempts = max_attempts
+        self.timeout = OPTION_VALIDATORS["timeout"](timeout)
+        self.max_attempts = OPTION_VALIDATORS["max_attempts"](max_attempts)
         self._settings = None
 
     def __getstate__(self) -> dict[str, Any]:
@@ -265,13 +228,13 @@ class _FoasProvider(ResourceProvider):
 
     def _list(self, inputs: Mapping[str, Any], *, committed_only: bool,
               job_type: Optional[str] = None) -> JobList:
-        options = (self._settings or FoasSettings()).client_options(
-            region_id=inputs.get("region_id"), endpoint=inputs.get("endpoint"))
-        return list_ref_package_jobs(
-            inputs["project_name"], inputs["package_name"], job_type=job_type,
-            committed_only=committed_only, timeout=self.timeout, max_attempts=self.max_attempts,
-            **options,
-        )
+        options = (self._settings or FoasSettings()).options(
+            region_id=inputs.get("region_id"), endpoint=inputs.get("endpoint"),
+            timeout=self.timeout, max_attempts=self.max_attempts)
+        query = Query.one(inputs["project_name"], inputs["package_name"], job_type=job_type,
+                          committed_only=committed_only)
+        with FoasClient(options) as client:
+            return client.list(query)
 
 
 # --- RefPackageJobs --------------------------------------------------------------------

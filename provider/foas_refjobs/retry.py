@@ -50,10 +50,13 @@ def call_with_retries(
     call: Callable[[], T],
     policy: RetryPolicy,
     *,
-    sleep: Callable[[float], None] = time.sleep,
+    sleep: Optional[Callable[[float], None]] = None,
     on_retry: Optional[Callable[[BaseException, int, float], None]] = None,
 ) -> T:
-    """Run `call` until it succeeds, fails with a non-retryable error, or attempts run out."""
+    """Run `call` until it succeeds, fails with a non-retryable error, or attempts run out.
+
+    `sleep` (default time.sleep) is injectable so that tests run on fake time.
+    """
     attempt = 1
     while True:
         try:
@@ -64,5 +67,5 @@ def call_with_retries(
             wait = policy.delay(error, attempt)
             if on_retry is not None:
                 on_retry(error, attempt, wait)
-            sleep(wait)
+            (sleep or time.sleep)(wait)
             attempt += 1

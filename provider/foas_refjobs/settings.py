@@ -1,4 +1,4 @@
-"""Where region and endpoint come from, what counts as valid input, and the Credentials value.
+"""Where region and endpoint come from, which values of them are valid, and the Credentials value.
 
 Everything here runs before the first network call, so a typo fails in
 microseconds with a one-line message instead of as a signature error later.
@@ -19,10 +19,6 @@ from .errors import InvalidInputError
 from .redaction import register_secret
 
 DEFAULT_REGION = "cn-hangzhou"
-MAX_NAME_LENGTH = 255
-MIN_PAGE_SIZE = 1
-MAX_PAGE_SIZE = 100
-JOB_TYPES = ("FLINK_STREAM", "FLINK_BATCH")
 
 _REGION_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 _LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
@@ -60,45 +56,6 @@ ENDPOINT_MAP: dict[str, str] = {
 
 def _invalid(message: str) -> NoReturn:
     raise InvalidInputError(message)
-
-
-def validate_name(kind: str, value: object) -> str:
-    """Return the name unchanged, or raise: it goes into the URL path as one segment."""
-    if not isinstance(value, str):
-        _invalid(f"{kind} must be a string, got {type(value).__name__}")
-    if not value.strip():
-        _invalid(f"{kind} must not be empty or whitespace")
-    if len(value) > MAX_NAME_LENGTH:
-        _invalid(f"{kind} is {len(value)} characters long; the limit is {MAX_NAME_LENGTH}")
-    if value in (".", ".."):
-        _invalid(f"{kind} {value!r} is a dot segment and cannot name a {kind.split('_')[0]}")
-    for ch in value:
-        if "\udc80" <= ch <= "\udcff":
-            # How Python hands over a byte that the locale could not decode (PEP 383).
-            _invalid(f"{kind} contains the undecodable byte 0x{ord(ch) - 0xDC00:02X}: the command line "
-                     "or environment is not valid in the locale's encoding (use a UTF-8 locale, "
-                     "e.g. LC_ALL=C.UTF-8)")
-        if unicodedata.category(ch) == "Cs":
-            _invalid(f"{kind} contains the unpaired surrogate U+{ord(ch):04X}, which is not text")
-        if unicodedata.category(ch) == "Cc":
-            _invalid(f"{kind} contains the control character U+{ord(ch):04X}")
-    return value
-
-
-def validate_page_size(value: object) -> int:
-    if isinstance(value, bool) or not isinstance(value, int):
-        _invalid(f"page_size must be an integer, got {value!r}")
-    if not MIN_PAGE_SIZE <= value <= MAX_PAGE_SIZE:
-        _invalid(f"page_size must be between {MIN_PAGE_SIZE} and {MAX_PAGE_SIZE}, got {value}")
-    return value
-
-
-def validate_job_type(value: object) -> Optional[str]:
-    if value is None:
-        return None
-    if not isinstance(value, str) or value.upper() not in JOB_TYPES:
-        _invalid(f"job_type must be one of {', '.join(JOB_TYPES)}, got {value!r}")
-    return value.upper()
 
 
 MAX_SECONDS = 86_400.0

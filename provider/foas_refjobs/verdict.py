@@ -21,17 +21,9 @@ from typing import Optional
 
 from .model import Job, JobList
 from .paging import PagingResult
-from .settings import JOB_TYPES
+from .query import Query
 
 MAX_CONFIRMATIONS = 2
-_KNOWN_TYPES = frozenset(JOB_TYPES)
-
-
-def keeps(job: Job, job_type: Optional[str], committed_only: bool) -> bool:
-    """False only when the job's own values show it does not match the filter."""
-    if committed_only and job.is_committed is False:
-        return False
-    return not (job_type is not None and job.job_type in _KNOWN_TYPES and job.job_type != job_type)
 
 
 def filter_description(job_type: Optional[str], committed_only: bool) -> Optional[str]:
@@ -48,11 +40,11 @@ def _ids(jobs: Iterable[Job]) -> frozenset[str]:
     return frozenset(j.job_id for j in jobs)
 
 
-def job_list(collect: Callable[[], PagingResult[Job]], project_name: str, package_name: str, *,
-             job_type: Optional[str] = None, committed_only: bool = False) -> JobList:
+def job_list(collect: Callable[[], PagingResult[Job]], project_name: str, package_name: str,
+             query: Query) -> JobList:
     """The filtered JobList, confirmed by a second listing where the verdict depends on it."""
     result = collect()
-    jobs = tuple(j for j in result.items if keeps(j, job_type, committed_only))
+    jobs = tuple(j for j in result.items if query.matches(j))
     problem = result.problem
     confirmations = 0
     while problem is None and not jobs and result.pages_fetched > 1:
@@ -64,7 +56,7 @@ def job_list(collect: Callable[[], PagingResult[Job]], project_name: str, packag
         again = collect()
         same = again.problem is None and _ids(again.items) == _ids(result.items)
         result = again
-        jobs = tuple(j for j in result.items if keeps(j, job_type, committed_only))
+        jobs = tuple(j for j in result.items if query.matches(j))
         problem = result.problem
         if same:
             break

@@ -10,6 +10,7 @@ from __future__ import annotations
 import heapq
 import logging
 import os
+import signal
 import threading
 import time
 from collections.abc import Callable
@@ -18,6 +19,17 @@ from typing import Any
 log = logging.getLogger(__name__)
 
 Clock = Callable[[], float]
+
+
+def block_interrupts_in_this_thread() -> None:
+    """Every thread of ours but the main one runs this first.
+
+    Ctrl-C (SIGINT) is then always delivered to the main thread. Caught by
+    another thread, CPython (3.11) sets its flag but may not wake the main
+    thread to act on it, and the command would wait for requests in flight.
+    """
+    if hasattr(signal, "pthread_sigmask"):
+        signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
 
 
 class Watchdog:
@@ -66,6 +78,7 @@ class Watchdog:
             self._cond.notify()
 
     def _run(self) -> None:
+        block_interrupts_in_this_thread()
         clock = self._clock
         last_active = clock()
         with self._cond:

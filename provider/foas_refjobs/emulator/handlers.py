@@ -4,7 +4,9 @@ Decisions where the reference is silent (documented in docs/emulator.md):
 an unknown project answers 404 `Project.NotExist`; a package not registered in
 the project answers 404 `Package.NotExist`; a registered package that no job
 uses answers an empty list. pageSize defaults to 10 (the reference's sample
-answer), must be 1..100; pageIndex defaults to 1; a page past the end is empty.
+answer), must be 1..state.max_page_size (100 unless configured; a larger one is
+refused, or clamped when state.clamp_page_size is set); pageIndex defaults to 1;
+a page past the end is empty.
 """
 
 from __future__ import annotations
@@ -17,7 +19,6 @@ from typing import Any, Optional
 from .state import EmulatorState
 
 DEFAULT_PAGE_SIZE = 10
-MAX_PAGE_SIZE = 100
 HOST_ID = "foas.emulator.local"
 
 
@@ -57,9 +58,11 @@ def _int_param(query: Mapping[str, str], name: str, default: int, low: int,
 
 def get_ref_package_job(state: EmulatorState, project: str, package: str,
                         query: Mapping[str, str], request_id: str) -> Reply:
-    page_size = _int_param(query, "pageSize", DEFAULT_PAGE_SIZE, 1, MAX_PAGE_SIZE)
+    page_size = _int_param(query, "pageSize", DEFAULT_PAGE_SIZE, 1,
+                           None if state.clamp_page_size else state.max_page_size)
     if isinstance(page_size, Reply):
         return page_size
+    page_size = min(page_size, state.max_page_size)
     page_index = _int_param(query, "pageIndex", 1, 1, None)
     if isinstance(page_index, Reply):
         return page_index

@@ -17,7 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from re import Pattern
+from re import Match, Pattern
 from re import compile as re_compile
 from typing import Any, Optional
 from urllib.parse import parse_qsl, unquote
@@ -148,6 +148,20 @@ class _RequestHandler(BaseHTTPRequestHandler):
                                          request_id))
             return
         match, handler = route
+        with emu._log_lock:
+            emu.in_flight += 1
+            emu.peak_in_flight = max(emu.peak_in_flight, emu.in_flight)
+            over = emu.max_in_flight is not None and emu.in_flight > emu.max_in_flight
+            if over:
+                emu.throttled += 1
+        try:
+            self._answer(emu, method, raw_path, raw_query, request_id, match, handler, over)
+        finally:
+            with emu._log_lock:
+                emu.in_flight -= 1
+
+    def _answer(self, emu: FoasEmulator, method: str, raw_path: str, raw_query: str,
+                request_id: str, match: Match[str], handler: Handler, over: bool) -> None:
         number, faults = emu.faults.next_request()
         for hook in list(emu.before_request):
             hook(number)
@@ -164,6 +178,10 @@ class _RequestHandler(BaseHTTPRequestHandler):
                                              request_id)
         if reply is None:
             reply = self._pre_fault(kinds, request_id)
+        if reply is None and over:
+            reply = error_reply(429, "Throttling.User", "Request was denied due to user flow "
+                                f"control: more than {emu.max_in_flight} requests in flight.",
+                                request_id)
         if reply is None:
             if "ignore_page_index" in kinds:
                 query["pageIndex"] = "1"
@@ -285,6 +303,11 @@ class FoasEmulator:
         self.verify_signatures = verify_signatures
         self.verbose = verbose
         self.before_request: list[Callable[[int], None]] = []
+        # Requests beyond this many at once are answered 429 Throttling.User (None: no limit).
+        self.max_in_flight: Optional[int] = None
+        self.in_flight = 0
+        self.peak_in_flight = 0
+        self.throttled = 0
         self.requests: deque[RequestRecord] = deque(maxlen=log_size)
         self.credential_calls: deque[tuple[str, str, int]] = deque(maxlen=log_size)  # STS, IMDS, URI
         self._log_lock = threading.Lock()

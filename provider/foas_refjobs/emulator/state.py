@@ -60,6 +60,11 @@ class EmulatorState:
         # the bottleneck of concurrent listings.
         self._generation = 0
         self._ref_cache: dict[tuple[str, str], tuple[int, list[dict[str, Any]]]] = {}
+        # The largest pageSize the service takes (undocumented for the real one), and what
+        # it does with a larger one: refuse it (400 InvalidParameter) or clamp it, answering
+        # with the smaller PageSize.
+        self.max_page_size = 100
+        self.clamp_page_size = False
 
     # --- credentials ---------------------------------------------------------------
     def add_access_key(self, key_id: str, secret: str) -> None:
