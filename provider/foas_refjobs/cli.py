@@ -94,9 +94,10 @@ def _listing_options(parser: argparse.ArgumentParser, format_help: str) -> None:
                         help="more package names from FILE ('-' for stdin), one per line; blank "
                         "lines and lines starting with # are skipped")
     parser.add_argument("--region", help="region id (default: ALIBABA_CLOUD_REGION_ID, "
-                        "ALICLOUD_REGION, else cn-hangzhou)")
+                        "ALICLOUD_REGION, the aliyun CLI profile's region_id, else cn-hangzhou)")
     parser.add_argument("--endpoint", help="host, host:port or http(s)://host:port "
-                        "(default: the foas endpoint of the region, over HTTPS)")
+                        "(default: ALIBABA_CLOUD_FOAS_ENDPOINT, else the foas endpoint of the "
+                        "region, over HTTPS)")
     parser.add_argument("--page-size", type=int, default=None,
                         help=f"jobs per request, 1-{MAX_PAGE_SIZE} (default: the largest the service "
                         "accepts, found at run time)")
@@ -112,7 +113,8 @@ def _listing_options(parser: argparse.ArgumentParser, format_help: str) -> None:
                         help=f"requests in flight at once, across all packages (default "
                         f"{DEFAULT_MAX_CONCURRENCY}, halved while the service throttles; 1 = sequential)")
     parser.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT,
-                        help=f"read timeout per request in seconds (default {DEFAULT_TIMEOUT:g})")
+                        help="seconds one request may take, connect, headers and body together "
+                        f"(default {DEFAULT_TIMEOUT:g})")
 
 
 def build_parser() -> argparse.ArgumentParser:

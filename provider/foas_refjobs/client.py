@@ -144,9 +144,9 @@ class FoasClient:
         """One signed request for one page, no retries: the building block paging retries."""
         path = {name: encode_segment(value)
                 for name, value in zip(operation.path_params, path_values, strict=True)}
+        # RegionId is added by the SDK's signer, as for the official request classes.
         query = {operation.page_size_param: str(page_size),
-                 operation.page_index_param: str(page_index),
-                 "RegionId": self.options.region_id}
+                 operation.page_index_param: str(page_index)}
         return operation.parse_page(self._call(operation, path, query, deadline), page_index, page_size)
 
     def _call(self, operation: Operation[Any, Any], path: Mapping[str, str],

@@ -37,7 +37,7 @@ from typing import Any, NoReturn, Optional
 
 from . import errors
 from .redaction import RedactingFilter, redact
-from .settings import Credentials
+from .settings import Credentials, region_is_set, resolve_region
 
 STS_ENDPOINT_VAR = "ALIBABA_CLOUD_STS_ENDPOINT"
 IMDS_ENDPOINT_VAR = "ALIBABA_CLOUD_ECS_METADATA_ENDPOINT"
@@ -467,6 +467,36 @@ def cli_config_path(env: Optional[Mapping[str, str]] = None, home: Optional[Path
         return Path(explicit).expanduser()
     home = Path(env.get("HOME") or Path.home()) if home is None else home
     return home / ".aliyun" / "config.json"
+
+
+def profile_region(env: Optional[Mapping[str, str]] = None, home: Optional[Path] = None,
+                   profile: Optional[str] = None,
+                   config_file: Optional[str] = None) -> Optional[tuple[str, str]]:
+    """(region_id, where) of the aliyun CLI profile in use, as the CLI itself reads it; else None."""
+    env = os.environ if env is None else env
+    path = cli_config_path(env, home, config_file)
+    try:
+        config = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None  # an unreadable file is reported by the credential chain, when it is used
+    if not isinstance(config, dict):
+        return None
+    name = profile_name(env, profile) or config.get("current") or "default"
+    found = next((p for p in config.get("profiles") or []
+                  if isinstance(p, dict) and p.get("name") == name), None)
+    region = found.get("region_id") if found else None
+    if not isinstance(region, str) or not region:
+        return None
+    return region, f"region_id of aliyun CLI profile {name!r} in {path}"
+
+
+def resolve_region_id(region_id: Optional[str] = None, *, env: Optional[Mapping[str, str]] = None,
+                      home: Optional[Path] = None, profile: Optional[str] = None,
+                      config_file: Optional[str] = None) -> str:
+    """The region as the Alibaba tools resolve it: argument, variables, then the CLI profile."""
+    if region_is_set(region_id, env):
+        return resolve_region(region_id, env)
+    return resolve_region(None, env, profile_region(env, home, profile, config_file))
 
 
 def resolve_source(

@@ -8,13 +8,15 @@ so a new option is one field here.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Mapping
 from typing import Any, NoReturn, Optional, Union
 
-from .credentials import CredentialSource
+from .credentials import CredentialSource, resolve_region_id
 from .errors import InvalidInputError
 from .retry import RetryPolicy
 from .settings import (
+    ENDPOINT_ENV,
     Credentials,
     Endpoint,
     default_endpoint,
@@ -59,6 +61,16 @@ def _endpoint(value: object) -> Optional[Endpoint]:
     return parse_endpoint(value)
 
 
+def _endpoint_from_env() -> Optional[Endpoint]:
+    configured = os.environ.get(ENDPOINT_ENV)
+    if not configured:
+        return None
+    try:
+        return parse_endpoint(configured)
+    except InvalidInputError as exc:
+        raise InvalidInputError(f"{ENDPOINT_ENV}: {exc.message}") from None
+
+
 def _credentials(value: object) -> Union[Credentials, CredentialSource, None]:
     if value is not None and not isinstance(value, (Credentials, CredentialSource)):
         _invalid("credentials must be a foas_refjobs.Credentials or a CredentialSource")
@@ -73,7 +85,7 @@ def _retry_policy(value: object) -> RetryPolicy:
 
 # One validator per stored field: __init__ runs them all, replace() only the changed ones.
 _FIELDS: dict[str, Callable[[Any], Any]] = {
-    "region_id": resolve_region,
+    "region_id": resolve_region_id,
     "_endpoint": _endpoint,
     "credentials": _credentials,
     "timeout": lambda value: validate_positive("timeout", value),
@@ -90,9 +102,11 @@ class ClientOptions:
 
     `credentials` is a Credentials value, a CredentialSource (a profile or a
     role to assume, see `credentials.resolve_source`), or None for the
-    documented chain, looked up when a client is made. `endpoint` None means
-    the region's foas endpoint. `max_pages` None means the bound the service's
-    own TotalCount and page size imply.
+    documented chain, looked up when a client is made. `region_id` None means
+    ALIBABA_CLOUD_REGION_ID, ALICLOUD_REGION, the aliyun CLI profile's
+    region_id, else cn-hangzhou. `endpoint` None means ALIBABA_CLOUD_FOAS_ENDPOINT,
+    else the region's foas endpoint. `max_pages` None means the bound the
+    service's own TotalCount and page size imply.
     """
 
     __slots__ = tuple(_FIELDS)
@@ -123,6 +137,8 @@ class ClientOptions:
     ) -> None:
         if retry_policy is None:
             retry_policy = RetryPolicy(max_attempts=validate_max_attempts(max_attempts))
+        if endpoint is None:
+            endpoint = _endpoint_from_env()
         self._set({
             "region_id": region_id, "_endpoint": endpoint, "credentials": credentials,
             "timeout": timeout, "connect_timeout": connect_timeout, "retry_policy": retry_policy,

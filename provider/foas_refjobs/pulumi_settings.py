@@ -8,21 +8,31 @@ rule can be tested, and reused, without an engine.
 Precedence, per setting:
   credentials  foas:accessKeyId/foas:accessKeySecret[/foas:securityToken]
                > alicloud:accessKey/alicloud:secretKey[/alicloud:securityToken]
-               > the client's credential chain (credentials.resolve_source)
+               > the credential chain (credentials.resolve_source), whose profile is
+                 alicloud:profile (else ALIBABA_CLOUD_PROFILE/ALICLOUD_PROFILE) in
+                 alicloud:sharedCredentialsFile (else ~/.aliyun/config.json);
+               then alicloud:assumeRole {roleArn, sessionName, externalId, policy,
+               sessionExpiration}, when set, is assumed with whatever was found
   region       resource/function argument > foas:region > alicloud:region
-               > ALIBABA_CLOUD_REGION_ID > ALICLOUD_REGION > cn-hangzhou
-  endpoint     resource/function argument > foas:endpoint > derived from the region
+               > ALIBABA_CLOUD_REGION_ID > ALICLOUD_REGION > that profile's region_id
+               > cn-hangzhou
+  endpoint     resource/function argument > foas:endpoint > ALIBABA_CLOUD_FOAS_ENDPOINT
+               > derived from the region
+
+These are the keys pulumi-alicloud reads, so a stack configured for it needs
+nothing more for this package.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import json
+from collections.abc import Callable, Mapping
 from typing import Any, NoReturn, Optional, Union
 
-from .credentials import CredentialSource
+from .credentials import AssumeRole, CredentialSource, profile_region, resolve_source
 from .errors import FoasError, InvalidInputError
 from .options import ClientOptions
-from .settings import Credentials
+from .settings import Credentials, region_is_set
 
 FOAS_ACCESS_KEY_ID = "foas:accessKeyId"
 FOAS_ACCESS_KEY_SECRET = "foas:accessKeySecret"
@@ -33,6 +43,12 @@ ALICLOUD_ACCESS_KEY = "alicloud:accessKey"
 ALICLOUD_SECRET_KEY = "alicloud:secretKey"
 ALICLOUD_SECURITY_TOKEN = "alicloud:securityToken"
 ALICLOUD_REGION = "alicloud:region"
+ALICLOUD_PROFILE = "alicloud:profile"
+ALICLOUD_SHARED_CREDENTIALS_FILE = "alicloud:sharedCredentialsFile"
+ALICLOUD_ASSUME_ROLE = "alicloud:assumeRole"
+_ASSUME_ROLE_FIELDS = {"roleArn": "role_arn", "sessionName": "session_name",
+                       "externalId": "external_id", "policy": "policy",
+                       "sessionExpiration": "session_expiration"}
 
 SECRET_CONFIG_KEYS: frozenset[str] = frozenset({
     FOAS_ACCESS_KEY_SECRET, FOAS_SECURITY_TOKEN, ALICLOUD_SECRET_KEY, ALICLOUD_SECURITY_TOKEN,
@@ -60,6 +76,40 @@ def _pair(lookup: ConfigLookup, id_key: str, secret_key: str, token_key: str) ->
         present, missing = (id_key, secret_key) if key_id else (secret_key, id_key)
         raise InvalidInputError(f"config {present} is set but {missing} is not")
     return Credentials(key_id, secret, _text(lookup, token_key), source=f"pulumi config ({id_key})")
+
+
+def _assume_role(lookup: ConfigLookup) -> Optional[AssumeRole]:
+    """alicloud:assumeRole as pulumi-alicloud takes it: an object (JSON text in config)."""
+    value = lookup(ALICLOUD_ASSUME_ROLE)
+    if value is None or value == "":
+        return None
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except ValueError:
+            raise InvalidInputError(f"config {ALICLOUD_ASSUME_ROLE} must be an object with "
+                                    "roleArn (JSON in stack config)") from None
+    if not isinstance(value, Mapping):
+        raise InvalidInputError(f"config {ALICLOUD_ASSUME_ROLE} must be an object with roleArn")
+    unknown = sorted(set(value) - set(_ASSUME_ROLE_FIELDS))
+    if unknown:
+        raise InvalidInputError(f"config {ALICLOUD_ASSUME_ROLE}: unknown field(s) {', '.join(unknown)}; "
+                                f"expected {', '.join(_ASSUME_ROLE_FIELDS)}")
+    fields: dict[str, Any] = {_ASSUME_ROLE_FIELDS[k]: v for k, v in value.items() if v not in (None, "")}
+    expiration = fields.get("session_expiration")
+    if isinstance(expiration, float) and expiration.is_integer():
+        fields["session_expiration"] = int(expiration)  # numbers come back as floats
+    elif isinstance(expiration, str) and expiration.isascii() and expiration.isdigit():
+        fields["session_expiration"] = int(expiration)
+    for name in ("role_arn", "session_name", "external_id", "policy"):
+        if name in fields and not isinstance(fields[name], str):
+            raise InvalidInputError(f"config {ALICLOUD_ASSUME_ROLE}: {name} must be a string")
+    try:
+        return AssumeRole(**fields)
+    except InvalidInputError as exc:
+        raise InvalidInputError(f"config {ALICLOUD_ASSUME_ROLE}: {exc.message}") from None
+    except TypeError:
+        raise InvalidInputError(f"config {ALICLOUD_ASSUME_ROLE} needs roleArn") from None
 
 
 class FoasSettings:
@@ -110,11 +160,21 @@ def _validated(key: str, make: Callable[[], ClientOptions]) -> ClientOptions:
 def settings_from_config(lookup: ConfigLookup) -> FoasSettings:
     """Read the foas:* then alicloud:* keys through `lookup` (full, namespaced key -> value or None)."""
     try:
-        credentials = (_pair(lookup, FOAS_ACCESS_KEY_ID, FOAS_ACCESS_KEY_SECRET, FOAS_SECURITY_TOKEN)
-                       or _pair(lookup, ALICLOUD_ACCESS_KEY, ALICLOUD_SECRET_KEY,
-                                ALICLOUD_SECURITY_TOKEN))
+        pair = (_pair(lookup, FOAS_ACCESS_KEY_ID, FOAS_ACCESS_KEY_SECRET, FOAS_SECURITY_TOKEN)
+                or _pair(lookup, ALICLOUD_ACCESS_KEY, ALICLOUD_SECRET_KEY, ALICLOUD_SECURITY_TOKEN))
+        credentials: Union[Credentials, CredentialSource, None] = pair
         region_key = FOAS_REGION if _text(lookup, FOAS_REGION) else ALICLOUD_REGION
         region = _text(lookup, region_key)
+        profile = _text(lookup, ALICLOUD_PROFILE)
+        config_file = _text(lookup, ALICLOUD_SHARED_CREDENTIALS_FILE)
+        assume_role = _assume_role(lookup)
+        if profile or config_file or assume_role:
+            # The profile's own region, as pulumi-alicloud reads it, unless a variable decides.
+            found = profile_region(profile=profile, config_file=config_file)
+            if not region and not region_is_set() and found is not None:
+                region_key, region = found[1], found[0]
+            credentials = resolve_source(pair, profile=profile, config_file=config_file,
+                                         assume_role=assume_role)
         endpoint = _text(lookup, FOAS_ENDPOINT)
         base = _validated(region_key, lambda: ClientOptions(region_id=region, credentials=credentials))
         if endpoint:

@@ -61,12 +61,16 @@ class RedactingFilter(logging.Filter):
 
 _FILTER = RedactingFilter()
 _PREFIXES = ("aliyunsdkcore", "foas_refjobs")
+# SDK modules imported only on first use (an error body to read): their loggers are made
+# now, filter attached, so the module finds them ready when it is imported.
+_LATER = ("aliyunsdkcore.client", "aliyunsdkcore.http.http_response",
+          "aliyunsdkcore.auth.signers.access_key_signer", "aliyunsdkcore.auth.signers.sts_token_signer")
 
 
 def install_log_redaction() -> None:
     """Attach the filter to every SDK and package logger that exists now (idempotent)."""
     names = [n for n in list(logging.root.manager.loggerDict) if n.startswith(_PREFIXES)]
-    for name in [*_PREFIXES, *names]:
+    for name in [*_PREFIXES, *_LATER, *names]:
         logger = logging.getLogger(name)
         if _FILTER not in logger.filters:
             logger.addFilter(_FILTER)

@@ -72,8 +72,12 @@ def validate_positive(name: str, value: object, *, allow_zero: bool = False) -> 
     return float(value)
 
 
-def resolve_region(region_id: Optional[str] = None, env: Optional[Mapping[str, str]] = None) -> str:
-    """Argument, else ALIBABA_CLOUD_REGION_ID, else ALICLOUD_REGION, else cn-hangzhou."""
+def resolve_region(region_id: Optional[str] = None, env: Optional[Mapping[str, str]] = None,
+                   profile_region: Optional[tuple[str, str]] = None) -> str:
+    """Argument, else ALIBABA_CLOUD_REGION_ID, else ALICLOUD_REGION, else the profile's, else cn-hangzhou.
+
+    `profile_region` is (region_id, where it was read) from the aliyun CLI profile.
+    """
     env = os.environ if env is None else env
     source = "region_id"
     value = region_id
@@ -81,11 +85,19 @@ def resolve_region(region_id: Optional[str] = None, env: Optional[Mapping[str, s
         if value:
             break
         value, source = env.get(var), var
+    if not value and profile_region is not None:
+        value, source = profile_region
     if not value:
         return DEFAULT_REGION
     if not isinstance(value, str) or len(value) > 64 or not _REGION_RE.fullmatch(value):
         _invalid(f"{source} {value!r} is not a region id (expected e.g. cn-hangzhou)")
     return value
+
+
+def region_is_set(region_id: Optional[str] = None, env: Optional[Mapping[str, str]] = None) -> bool:
+    """True when the argument or a region variable decides, so no profile needs reading."""
+    env = os.environ if env is None else env
+    return bool(region_id or env.get("ALIBABA_CLOUD_REGION_ID") or env.get("ALICLOUD_REGION"))
 
 
 @dataclass(frozen=True)
@@ -107,6 +119,24 @@ class Endpoint:
 
     def __str__(self) -> str:
         return self.url
+
+
+ENDPOINT_ENV = "ALIBABA_CLOUD_FOAS_ENDPOINT"
+
+
+def resolve_endpoint(endpoint: Optional[str], region_id: str,
+                     env: Optional[Mapping[str, str]] = None) -> Endpoint:
+    """Argument, else ALIBABA_CLOUD_FOAS_ENDPOINT, else the region's foas endpoint over HTTPS."""
+    env = os.environ if env is None else env
+    if endpoint is not None:
+        return parse_endpoint(endpoint)
+    configured = env.get(ENDPOINT_ENV)
+    if configured:
+        try:
+            return parse_endpoint(configured)
+        except InvalidInputError as exc:
+            raise InvalidInputError(f"{ENDPOINT_ENV}: {exc.message}") from None
+    return default_endpoint(region_id)
 
 
 def default_endpoint(region_id: str) -> Endpoint:
