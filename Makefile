@@ -8,7 +8,7 @@ PIP    := $(PY) -m pip install --quiet --disable-pip-version-check
 MARK_NOT_A_PLUGIN = ln -sfn "$(CURDIR)/provider/pulumi_foas_refjobs" \
 	"$$($(PY) -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')/pulumi_foas_refjobs"
 
-.PHONY: demo test lint typecheck unit bench soak dist-check clean engine engine-if-available bench-pulumi \
+.PHONY: demo test lint typecheck unit bench bench-hostile pythons soak dist-check clean engine engine-if-available bench-pulumi \
 	sdk-matrix
 
 $(VENV)/bin/python:
@@ -49,6 +49,26 @@ bench: $(VENV)/.bench-installed
 dist-check: $(VENV)/.test-installed
 	$(PYTHON) tools/check_release.py --test-python $(PY)
 
+bench-hostile: $(VENV)/.test-installed
+	$(PY) benchmarks/bench_hostile.py
+
+# The suite on every Python that requires-python admits (pyenv's builds), one venv each.
+PYTHON_VERSIONS ?= 3.10.13 3.12.1 3.13.0
+PYENV_ROOT ?= $(HOME)/.pyenv
+pythons:
+	@failed=""; for v in $(PYTHON_VERSIONS); do \
+	  py="$(PYENV_ROOT)/versions/$$v/bin/python3"; \
+	  test -x "$$py" || { echo "no Python $$v at $$py (pyenv install $$v)"; failed="$$failed $$v"; continue; }; \
+	  venv=".venv-$$v"; \
+	  test -x "$$venv/bin/python" || "$$py" -m venv "$$venv"; \
+	  "$$venv/bin/python" -m pip install --quiet --disable-pip-version-check -e '.[test]' \
+	    || { failed="$$failed $$v"; continue; }; \
+	  ln -sfn "$(CURDIR)/provider/pulumi_foas_refjobs" \
+	    "$$("$$venv/bin/python" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')/pulumi_foas_refjobs"; \
+	  echo "== Python $$v"; "$$venv/bin/python" -m pytest -q -p no:cacheprovider || failed="$$failed $$v"; \
+	done; \
+	test -z "$$failed" || { echo "failed on:$$failed"; exit 1; }
+
 soak: $(VENV)/.test-installed
 	FOAS_SOAK=large $(VENV)/bin/pytest tests -k soak
 
@@ -74,4 +94,4 @@ sdk-matrix: engine
 	@bash tools/sdk-matrix.sh
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) .venv-3.* .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -10,7 +10,9 @@ import csv
 import io
 import json
 import os
+import pty
 import re
+import select
 import shutil
 import signal
 import socket
@@ -265,6 +267,42 @@ def test_zsh_completion() -> None:
     checked = subprocess.run([zsh, "-n"], input=proc.stdout, capture_output=True, text=True, timeout=60,
                              check=False)
     assert checked.returncode == 0, checked.stderr
+
+
+def _zsh_offers(zsh: str, fpath: Path, line: str, offered: set[str]) -> set[str]:
+    """Type `line` and TAB TAB into an interactive zsh on a pty; the words it shows after the line."""
+    master, slave = pty.openpty()
+    proc = subprocess.Popen([zsh, "-f", "-i"], stdin=slave, stdout=slave, stderr=slave,
+                            env={**os.environ, "TERM": "xterm", "PS1": "> "}, start_new_session=True)
+    os.close(slave)
+    shown: set[str] = set()
+    try:
+        os.write(master, f"fpath=({fpath} $fpath); autoload -Uz compinit; compinit -u -D\n".encode())
+        os.write(master, f"{line}\t\t".encode())
+        screen = ""
+        deadline = time.monotonic() + 30
+        while not offered <= shown and time.monotonic() < deadline:
+            if select.select([master], [], [], 0.2)[0]:
+                screen += os.read(master, 65536).decode("utf-8", "replace")
+                after = screen.split(line.strip(), 1)[-1] if line.strip() in screen else ""
+                shown = set(re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", " ", after).split())
+    finally:
+        proc.kill()
+        proc.wait()
+        os.close(master)
+    return shown
+
+
+@pytest.mark.parametrize(("line", "offered"), [
+    ("foas-refjobs ", {"list", "check-unreferenced", "emulator", "completion"}),
+    ("foas-refjobs list --format ", {"table", "json", "csv", "ids"}),
+])
+def test_zsh_completion_offers_choices_in_a_real_shell(tmp_path: Path, line: str, offered: set[str]) -> None:
+    zsh = shutil.which("zsh")
+    if zsh is None:
+        pytest.skip("no zsh here")
+    (tmp_path / "_foas-refjobs").write_text(run("completion", "zsh").stdout, encoding="utf-8")
+    assert offered <= _zsh_offers(zsh, tmp_path, line, offered)
 
 
 # --- endpoint without a scheme, undecodable bytes ----------------------------------------------

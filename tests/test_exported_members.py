@@ -13,7 +13,7 @@ PUBLIC = {
     "FoasClient", "ClientOptions", "Query", "Credentials", "RetryPolicy", "list_ref_package_jobs",
     "Job", "JobList", "PlanEdge", "PlanNode", "ManyJobLists", "PackageOutcome",
     # errors
-    "FoasError", "AuthError", "CredentialsNotFoundError", "InconsistentListingError",
+    "FoasError", "AuthError", "CredentialsNotFoundError", "DeadlineExceededError", "InconsistentListingError",
     "InvalidInputError", "MalformedResponseError", "NetworkError", "NotFoundError",
     "ParameterError", "ServerError", "ThrottlingError",
     # Pulumi, loaded on first use

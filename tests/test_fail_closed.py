@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,6 +24,7 @@ from _figures import record
 from foas_refjobs import (
     AuthError,
     Credentials,
+    DeadlineExceededError,
     FoasClient,
     FoasError,
     MalformedResponseError,
@@ -120,9 +122,9 @@ def _serve(server: HostileServer, case: Case) -> None:
     server.handler = lambda _request: Reply.json(_encoded(case))
 
 
-def _client(server: HostileServer) -> FoasClient:
+def _client(server: HostileServer, **options: Any) -> FoasClient:
     return FoasClient(endpoint=server.url, credentials=Credentials(KEY_ID, SECRET), max_attempts=1,
-                      max_concurrency=1)
+                      max_concurrency=1, **options)
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
@@ -416,3 +418,54 @@ def test_get_ref_package_jobs_rejects_non_booleans(hostile_server: HostileServer
     with pytest.raises(InvalidInputError, match="committed_only must be a boolean"):
         get_ref_package_jobs(PROJECT, PACKAGE, endpoint=hostile_server.url, committed_only=value)
     assert hostile_server.requests == []
+
+
+# --- a total deadline for the whole listing ------------------------------------------------
+
+def _slow_pages(delay: float, jobs: int = 5000) -> FoasPages:
+    """Every page answered `delay` seconds late: each one within the per-request timeout."""
+    return FoasPages([job(f"j{i:05d}") for i in range(jobs)], reply_kwargs={"delay": delay})
+
+
+def test_many_slow_pages_end_at_the_total_timeout(hostile_server: HostileServer) -> None:
+    hostile_server.handler = _slow_pages(0.3)
+    started = time.monotonic()
+    with _client(hostile_server, total_timeout=1.5) as client, \
+            pytest.raises(DeadlineExceededError) as info:
+        client.list_ref_package_jobs(PROJECT, PACKAGE, page_size=50)
+    elapsed = time.monotonic() - started
+    assert "total timeout of 1.5s" in str(info.value)
+    assert 1.5 <= elapsed < 3.0
+    assert len(hostile_server.requests) < 10  # not the 100 pages the listing has
+    record("deadline", case="slow-pages-library", elapsed=round(elapsed, 2))
+
+
+def test_a_stalled_request_is_cut_at_the_total_timeout(hostile_server: HostileServer) -> None:
+    """The per-request timeout is 10 s; the listing's 1 s wins."""
+    hostile_server.handler = lambda _r: Reply.json(_empty(), delay=30)
+    started = time.monotonic()
+    with _client(hostile_server, total_timeout=1.0) as client, pytest.raises(FoasError):
+        client.list_ref_package_jobs(PROJECT, PACKAGE)
+    assert time.monotonic() - started < 2.5
+
+
+def test_total_timeout_through_the_cli(hostile_server: HostileServer, monkeypatch: pytest.MonkeyPatch,
+                                       capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setenv("ALIBABA_CLOUD_ACCESS_KEY_ID", KEY_ID)
+    monkeypatch.setenv("ALIBABA_CLOUD_ACCESS_KEY_SECRET", SECRET)
+    hostile_server.handler = _slow_pages(0.3)
+    started = time.monotonic()
+    rc = main(["check-unreferenced", "--project", PROJECT, "--package", PACKAGE, "--endpoint",
+               hostile_server.url, "--timeout", "1", "--total-timeout", "1.5", "--page-size", "50"])
+    out, err = capsys.readouterr()
+    assert rc == 1 and out == "" and err.startswith("error: DeadlineExceeded: ")
+    assert time.monotonic() - started < 3.5
+
+
+@pytest.mark.parametrize("value", [0, -1, float("inf"), float("nan"), 1e300, "5", True])
+def test_total_timeout_must_be_a_usable_number(value: Any) -> None:
+    from foas_refjobs import InvalidInputError, list_ref_package_jobs
+
+    with pytest.raises(InvalidInputError, match="total_timeout"):
+        list_ref_package_jobs(PROJECT, PACKAGE, total_timeout=value,
+                              credentials=Credentials(KEY_ID, SECRET), endpoint="http://127.0.0.1:9")

@@ -15,6 +15,7 @@ from .client import FoasClient, list_ref_package_jobs
 from .errors import (
     AuthError,
     CredentialsNotFoundError,
+    DeadlineExceededError,
     FoasError,
     InconsistentListingError,
     InvalidInputError,
@@ -67,8 +68,8 @@ _PULUMI_EXPORTS = {
 
 # Spelled out (not `*_PULUMI_EXPORTS`) so that type checkers see the lazy names as exported.
 __all__ = [
-    "AuthError", "ClientOptions", "Credentials", "CredentialsNotFoundError", "FoasClient",
-    "FoasError", "InconsistentListingError", "InvalidInputError", "Job", "JobList",
+    "AuthError", "ClientOptions", "Credentials", "CredentialsNotFoundError", "DeadlineExceededError",
+    "FoasClient", "FoasError", "InconsistentListingError", "InvalidInputError", "Job", "JobList",
     "MalformedResponseError", "ManyJobLists", "NetworkError", "NotFoundError", "PackageOutcome",
     "ParameterError", "PlanEdge", "PlanNode", "Query", "RetryPolicy", "ServerError",
     "ThrottlingError", "list_ref_package_jobs",

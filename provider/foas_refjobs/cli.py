@@ -18,7 +18,7 @@ from . import __version__
 from .client import FoasClient
 from .errors import FoasError, InvalidInputError
 from .model import JobList
-from .options import DEFAULT_MAX_CONCURRENCY, DEFAULT_TIMEOUT, ClientOptions
+from .options import DEFAULT_MAX_CONCURRENCY, DEFAULT_TIMEOUT, DEFAULT_TOTAL_TIMEOUT, ClientOptions
 from .output import (
     FORMATS,
     escape,
@@ -115,6 +115,9 @@ def _listing_options(parser: argparse.ArgumentParser, format_help: str) -> None:
     parser.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT,
                         help="seconds one request may take, connect, headers and body together "
                         f"(default {DEFAULT_TIMEOUT:g})")
+    parser.add_argument("--total-timeout", type=float, default=DEFAULT_TOTAL_TIMEOUT,
+                        help="seconds for the whole listing, every page and retry included "
+                        f"(default {DEFAULT_TOTAL_TIMEOUT:g})")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -208,7 +211,8 @@ def _query(args: argparse.Namespace) -> Query:
 
 def _client(args: argparse.Namespace) -> FoasClient:
     return FoasClient(ClientOptions(region_id=args.region, endpoint=args.endpoint,
-                                    timeout=args.timeout, max_concurrency=args.max_concurrency))
+                                    timeout=args.timeout, total_timeout=args.total_timeout,
+                                    max_concurrency=args.max_concurrency))
 
 
 def _progress(args: argparse.Namespace, unit: str) -> Optional[_Progress]:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor, wait
 from typing import Any, NoReturn, Optional, TypeVar
@@ -185,10 +186,10 @@ class FoasClient:
         return call_with_retries(lambda: self.limiter.run(call), self.options.retry_policy,
                                  sleep=self._sleep)
 
-    def _fetch_retrying(self, project: str, package: str, size: int) -> Page:
-        return self._retrying(lambda: self.fetch_page(project, package, 1, size))
+    def _fetch_retrying(self, fetch: Callable[[int, int], Page], size: int) -> Page:
+        return self._retrying(lambda: fetch(1, size))
 
-    def _discover(self, project: str, package: str) -> tuple[int, Optional[Page]]:
+    def _discover(self, fetch: Callable[[int, int], Page]) -> tuple[int, Optional[Page]]:
         """(page size, page 1 at it or None) for a client that does not know its page size yet.
 
         Page 1 is read at FIRST_PAGE_SIZE (the reference's own example value); a
@@ -197,7 +198,7 @@ class FoasClient:
         refuses one (400), and keeps whatever size the service answers with.
         The result is remembered by the client.
         """
-        first = self._fetch_retrying(project, package, FIRST_PAGE_SIZE)
+        first = self._fetch_retrying(fetch, FIRST_PAGE_SIZE)
         answered = min(FIRST_PAGE_SIZE, first.page_size or FIRST_PAGE_SIZE)
         if answered < FIRST_PAGE_SIZE:  # the service pages smaller than we asked
             return self._remember(answered), first
@@ -209,7 +210,7 @@ class FoasClient:
                 return known, (first if known == answered else None)
             for size in PROBE_PAGE_SIZES:
                 try:
-                    page = self._fetch_retrying(project, package, size)
+                    page = self._fetch_retrying(fetch, size)
                 except errors.ParameterError:
                     continue
                 return self._remember(min(size, page.page_size or size)), page
@@ -220,21 +221,41 @@ class FoasClient:
         log.debug("page size for this client: %d", size)
         return size
 
+    def _until(self, ends: float, project: str, package: str) -> Callable[[int, int], Page]:
+        """fetch_page bounded by the listing's deadline: no request starts after it, and one in
+        flight is cut at it; either way the listing ends in DeadlineExceededError (not retried)."""
+        total = self.options.total_timeout
+
+        def fetch(index: int, page_size: int) -> Page:
+            expired = errors.DeadlineExceededError(
+                f"the listing took longer than its total timeout of {total:g}s")
+            if time.monotonic() >= ends:
+                raise expired
+            try:
+                return self.fetch_page(project, package, index, page_size, ends)
+            except errors.NetworkError:
+                if time.monotonic() >= ends:
+                    raise expired from None
+                raise
+
+        return fetch
+
     def list(self, query: Query, *, progress: Optional[Progress] = None,
              max_pages: Optional[int] = None) -> JobList:
         """Every job of a one-jar query, filtered."""
         package = query.package_name
         project = query.project_name
+        fetch = self._until(time.monotonic() + self.options.total_timeout, project, package)
         size = query.page_size or self._page_size
         first: Optional[Page] = None
         if size is None:
-            size, first = self._discover(project, package)
+            size, first = self._discover(fetch)
         held = [first]
 
         def collect() -> PagingResult[Job]:
             first_page, held[0] = held[0], None  # page 1 in hand serves the first read only
             return collect_all_pages(
-                lambda index, page_size: self.fetch_page(project, package, index, page_size),
+                fetch,
                 GET_REF_PACKAGE_JOB,
                 self.options.retry_policy,
                 page_size=size,

@@ -105,6 +105,12 @@ class MalformedResponseError(FoasError):
     default_code = "MalformedResponse"
 
 
+class DeadlineExceededError(FoasError):
+    """The whole listing ran past its total timeout; never retried (that is what ran out)."""
+
+    default_code = "DeadlineExceeded"
+
+
 class InconsistentListingError(FoasError):
     """Pages disagreed with each other even after a fresh re-list.
 

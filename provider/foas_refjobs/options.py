@@ -27,6 +27,7 @@ from .settings import (
 
 DEFAULT_TIMEOUT = 10.0
 DEFAULT_CONNECT_TIMEOUT = 5.0
+DEFAULT_TOTAL_TIMEOUT = 300.0
 DEFAULT_MAX_ATTEMPTS = 4
 DEFAULT_MAX_CONCURRENCY = 8
 MAX_CONCURRENCY = 64
@@ -90,6 +91,7 @@ _FIELDS: dict[str, Callable[[Any], Any]] = {
     "credentials": _credentials,
     "timeout": lambda value: validate_positive("timeout", value),
     "connect_timeout": lambda value: validate_positive("connect_timeout", value),
+    "total_timeout": lambda value: validate_positive("total_timeout", value),
     "retry_policy": _retry_policy,
     "max_concurrency": validate_concurrency,
     "max_body_bytes": lambda value: _positive_int("max_body_bytes", value),
@@ -106,7 +108,8 @@ class ClientOptions:
     ALIBABA_CLOUD_REGION_ID, ALICLOUD_REGION, the aliyun CLI profile's
     region_id, else cn-hangzhou. `endpoint` None means ALIBABA_CLOUD_FOAS_ENDPOINT,
     else the region's foas endpoint. `max_pages` None means the bound the
-    service's own TotalCount and page size imply.
+    service's own TotalCount and page size imply. `total_timeout` bounds one whole
+    listing (every page, retry and confirmation), `timeout` one request.
     """
 
     __slots__ = tuple(_FIELDS)
@@ -116,6 +119,7 @@ class ClientOptions:
     credentials: Union[Credentials, CredentialSource, None]
     timeout: float
     connect_timeout: float
+    total_timeout: float
     retry_policy: RetryPolicy
     max_concurrency: int
     max_body_bytes: int
@@ -129,6 +133,7 @@ class ClientOptions:
         credentials: Union[Credentials, CredentialSource, None] = None,
         timeout: float = DEFAULT_TIMEOUT,
         connect_timeout: float = DEFAULT_CONNECT_TIMEOUT,
+        total_timeout: float = DEFAULT_TOTAL_TIMEOUT,
         max_attempts: int = DEFAULT_MAX_ATTEMPTS,
         retry_policy: Optional[RetryPolicy] = None,
         max_concurrency: int = DEFAULT_MAX_CONCURRENCY,
@@ -141,7 +146,8 @@ class ClientOptions:
             endpoint = _endpoint_from_env()
         self._set({
             "region_id": region_id, "_endpoint": endpoint, "credentials": credentials,
-            "timeout": timeout, "connect_timeout": connect_timeout, "retry_policy": retry_policy,
+            "timeout": timeout, "connect_timeout": connect_timeout, "total_timeout": total_timeout,
+            "retry_policy": retry_policy,
             "max_concurrency": max_concurrency, "max_body_bytes": max_body_bytes,
             "max_pages": max_pages,
         })
