@@ -81,3 +81,6 @@ def test_deadlines_follow_the_injected_clock_not_the_wall_clock() -> None:
     now[0] = 1005.0
     dog.wake()
     assert fired.wait(5)
+    now[0] += 61  # idle for longer than `idle` on the fake clock: the thread ends
+    dog.wake()
+    assert _wait_until(lambda: not dog.running)
