@@ -85,5 +85,13 @@ engine-if-available:
 		echo "real-engine suite skipped: neither Go nor a pulumi binary is available (make engine needs Go)"; \
 	fi
 
+# The Pulumi path under the real engine: wall times, listings per operation, Diff, state size.
+bench-pulumi: $(VENV)/.test-installed engine
+	$(PY) benchmarks/bench_pulumi.py
+
+# The core of the real-engine suite with the oldest and the newest pulumi Python SDK.
+sdk-matrix: engine
+	@bash tools/sdk-matrix.sh
+
 clean:
 	rm -rf $(VENV) .venv-3.* .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -216,7 +216,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     _clean_environment()
-    from foas_refjobs.paging import DEFAULT_MAX_CONCURRENCY
+    from foas_refjobs.options import DEFAULT_MAX_CONCURRENCY
 
     for module in ("aliyunsdkfoas", "psutil"):
         try:

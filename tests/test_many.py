@@ -28,6 +28,7 @@ from foas_refjobs.emulator import (
     FoasEmulator,
 )
 from foas_refjobs.emulator.datagen import generate_jobs
+from foas_refjobs.options import DEFAULT_MAX_CONCURRENCY
 
 PROJECT = "bayes_team"
 REFERENCED = "wordcount.jar"
@@ -108,7 +109,7 @@ def test_a_count_mismatch_without_jobs_is_undecided() -> None:
 
 def test_many_jars_share_one_throttle_budget_and_survive_a_throttling_service(
         empty_emulator: FoasEmulator) -> None:
-    """30 jars of 1-3 pages, 16 wide, against a service that throttles above 4 in flight."""
+    """30 jars of 1-3 pages at the default concurrency against a service that throttles above 4."""
     state = empty_emulator.state
     names = [f"udf-1.2.{i}.jar" for i in range(30)]
     for i, name in enumerate(names):
@@ -118,7 +119,8 @@ def test_many_jars_share_one_throttle_budget_and_survive_a_throttling_service(
     empty_emulator.max_in_flight = 4
     empty_emulator.latency_ms = 20  # requests overlap, as against a real service
     policy = RetryPolicy(max_attempts=10, base_delay=0.001, max_delay=0.02, throttle_base_delay=0.002)
-    with client(empty_emulator, retry_policy=policy, max_concurrency=16) as c:
+    with client(empty_emulator, retry_policy=policy) as c:  # the default concurrency
+        assert c.limiter.maximum == DEFAULT_MAX_CONCURRENCY == 16
         many = c.list_many(Query(PROJECT, tuple(names), page_size=5))
         limiter = c.limiter
     assert empty_emulator.throttled > 0

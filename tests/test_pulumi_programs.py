@@ -230,7 +230,7 @@ def test_resource_outputs_hold_ints_where_users_see_them(emulator: FoasEmulator)
     config = emulator_config(emulator, "inline")
 
     def program() -> None:
-        jobs = RefPackageJobs("direct", PROJECT, PACKAGE)
+        jobs = RefPackageJobs("direct", PROJECT, PACKAGE, enable_details=True)
         pulumi.export("total_count", jobs.total_count)
         pulumi.export("jobs", jobs.jobs)
         pulumi.export("committed_only", jobs.committed_only)
@@ -250,7 +250,7 @@ def test_get_function_reads_config_and_returns_plain_values(emulator: FoasEmulat
     seen: dict[str, Any] = {}
 
     def program() -> None:
-        result = get_ref_package_jobs(PROJECT, PACKAGE, job_type="flink_stream")
+        result = get_ref_package_jobs(PROJECT, PACKAGE, job_type="flink_stream", enable_details=True)
         seen["result"] = result
         pulumi.export("id", result.id)
 

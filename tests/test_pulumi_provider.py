@@ -111,7 +111,7 @@ def test_create_lists_exactly_the_jobs_the_service_has(host: ProviderHost,
                                                        emulator: FoasEmulator) -> None:
     host.configure(foas_config(emulator), SECRET_KEYS)
     provider = fresh(RefPackageJobsProvider)
-    id_, checked, outs = create_ref(host, provider)
+    id_, checked, outs = create_ref(host, provider, enable_details=True)
     expected = referencing_ids(emulator)
     assert len(expected) == 15
     assert id_.startswith("refjobs-")
@@ -121,7 +121,7 @@ def test_create_lists_exactly_the_jobs_the_service_has(host: ProviderHost,
     assert outs["referenced"] is True
     assert outs["consistent"] is True
     assert outs["project_name"] == PROJECT and outs["package_name"] == PACKAGE
-    assert outs["committed_only"] is False
+    assert outs["committed_only"] is False and outs["enable_details"] is True
     assert [j["job_id"] for j in outs["jobs"]] == expected
     assert all(set(j) == JOB_FIELDS for j in outs["jobs"])
     assert outs["jobs"][0]["packages"] == [PACKAGE]
@@ -129,6 +129,42 @@ def test_create_lists_exactly_the_jobs_the_service_has(host: ProviderHost,
     assert checked["jobs_digest"] == outs["jobs_digest"]
     assert outs["jobs_digest"].startswith("sha256:")
     assert_no_secrets(host, provider)
+
+
+def test_per_job_detail_is_opt_in(host: ProviderHost, emulator: FoasEmulator) -> None:
+    host.configure(foas_config(emulator), SECRET_KEYS)
+    provider = fresh(RefPackageJobsProvider)
+    _id, checked, outs = create_ref(host, provider)
+    assert "jobs" not in outs and outs["enable_details"] is False
+    assert outs["job_ids"] == referencing_ids(emulator) and outs["total_count"] == 15
+    assert outs["referenced"] is True and len(outs["job_names"]) == 15
+    _id, _checked, detailed = create_ref(host, provider, enable_details=True)
+    assert len(detailed["jobs"]) == 15
+    assert detailed["jobs_digest"] != outs["jobs_digest"] == checked["jobs_digest"]
+
+
+def test_update_records_the_listing_its_check_planned_on(host: ProviderHost,
+                                                          emulator: FoasEmulator) -> None:
+    """check lists; create/update moments later reuse that listing when its digest is the planned one."""
+    host.configure(foas_config(emulator), SECRET_KEYS)
+    provider = fresh(RefPackageJobsProvider)
+    pages = -(-15 // 50)
+    before = len(emulator.requests)
+    id_, checked, outs = create_ref(host, provider)
+    assert len(emulator.requests) - before == pages
+    emulator.state.put_job(PROJECT, {"JobId": "reuse-1", "JobName": "reuse_job", "Packages": PACKAGE})
+    before = len(emulator.requests)
+    news, _ = host.check(provider, {"project_name": PROJECT, "package_name": PACKAGE})
+    updated = host.update(provider, id_, outs, news)
+    assert len(emulator.requests) - before == pages
+    assert "reuse-1" in updated["job_ids"] and updated["jobs_digest"] == news["jobs_digest"]
+    # Nothing to reuse (a second update, or a digest that is not the planned one): list again.
+    before = len(emulator.requests)
+    assert host.update(provider, id_, updated, news)["total_count"] == 16
+    stale = {**news, "jobs_digest": checked["jobs_digest"]}
+    host.check(provider, {"project_name": PROJECT, "package_name": PACKAGE})
+    assert host.update(provider, id_, updated, stale)["total_count"] == 16
+    assert len(emulator.requests) - before == 3 * pages
 
 
 def test_preview_is_quiet_when_nothing_changed(host: ProviderHost, emulator: FoasEmulator) -> None:
@@ -167,14 +203,22 @@ def test_second_up_rereads_the_live_list(host: ProviderHost, emulator: FoasEmula
     assert host.diff(provider, id_, updated, third).changes == provider_pb2.DiffResponse.DIFF_NONE
 
 
-def test_a_modified_job_changes_the_digest(host: ProviderHost, emulator: FoasEmulator) -> None:
+def test_a_modified_job_changes_the_digest_of_what_is_recorded(host: ProviderHost,
+                                                               emulator: FoasEmulator) -> None:
     host.configure(foas_config(emulator), SECRET_KEYS)
     provider = fresh(RefPackageJobsProvider)
-    id_, _checked, outs = create_ref(host, provider)
+    plain_id, _checked, plain = create_ref(host, provider)
+    detail_id, _checked, detailed = create_ref(host, provider, enable_details=True)
     job = emulator.state.referencing_jobs(PROJECT, PACKAGE)[3]
     emulator.state.put_job(PROJECT, {**job, "ModifyTime": job["ModifyTime"] + 1000})
-    news, _ = host.check(provider, {"project_name": PROJECT, "package_name": PACKAGE})
-    assert host.diff(provider, id_, outs, news).changes == provider_pb2.DiffResponse.DIFF_SOME
+    query = {"project_name": PROJECT, "package_name": PACKAGE}
+    news, _ = host.check(provider, {**query, "enable_details": True})
+    assert host.diff(provider, detail_id, detailed, news).changes == provider_pb2.DiffResponse.DIFF_SOME
+    news, _ = host.check(provider, query)
+    assert host.diff(provider, plain_id, plain, news).changes == provider_pb2.DiffResponse.DIFF_NONE
+    emulator.state.put_job(PROJECT, {**job, "JobName": "renamed_job"})
+    news, _ = host.check(provider, query)
+    assert host.diff(provider, plain_id, plain, news).changes == provider_pb2.DiffResponse.DIFF_SOME
 
 
 def test_refresh_reads_the_new_list_and_keeps_inputs(host: ProviderHost,
@@ -188,8 +232,8 @@ def test_refresh_reads_the_new_list_and_keeps_inputs(host: ProviderHost,
     assert read_id == id_
     assert refreshed["total_count"] == 0
     assert refreshed["referenced"] is False
-    assert refreshed["job_ids"] == [] and refreshed["jobs"] == []
-    assert refreshed["jobs_digest"] == jobs_digest([])
+    assert refreshed["job_ids"] == [] and "jobs" not in refreshed
+    assert refreshed["jobs_digest"] == jobs_digest([], details=False)
     assert set(inputs) <= {"__provider"}
 
     only_inputs_id, from_inputs, _ = host.read(provider, id_, None, inputs=checked)
@@ -219,7 +263,8 @@ def test_input_changes_are_updates_not_replaces(host: ProviderHost, emulator: Fo
 def test_filters_match_the_service_data(host: ProviderHost, emulator: FoasEmulator) -> None:
     host.configure(foas_config(emulator), SECRET_KEYS)
     provider = fresh(RefPackageJobsProvider)
-    _id, checked, outs = create_ref(host, provider, job_type="flink_batch", committed_only=True)
+    _id, checked, outs = create_ref(host, provider, job_type="flink_batch", committed_only=True,
+                                    enable_details=True)
     assert checked["job_type"] == "FLINK_BATCH"
     expected = referencing_ids(emulator, committed_only=True, job_type="FLINK_BATCH")
     assert expected and len(expected) < 15

@@ -148,6 +148,12 @@ def build_parser() -> argparse.ArgumentParser:
     emu.add_argument("--port", type=int, default=8400, help="port (default 8400; 0 picks a free one)")
     emu.add_argument("--data", help="JSON data file (default: the shipped demo data set)")
     emu.add_argument("--latency-ms", type=float, default=0.0, help="added to every request")
+    emu.add_argument("--max-page-size", type=int, default=100,
+                     help="largest pageSize served (default 100); a larger one is refused (400)")
+    emu.add_argument("--clamp-page-size", action="store_true",
+                     help="answer a larger pageSize at --max-page-size instead of refusing it")
+    emu.add_argument("--max-in-flight", type=int, default=None,
+                     help="answer 429 Throttling.User to requests beyond this many at once")
     emu.add_argument("--verbose", action="store_true", help="log every request to stderr")
     completion = sub.add_parser(
         "completion", help="print a shell completion script (bash or zsh)",
@@ -294,13 +300,20 @@ def _cmd_emulator(args: argparse.Namespace) -> Outcome:
         raise InvalidInputError(f"--port must be 0..65535, got {args.port}")
     if not 0 <= args.latency_ms <= 3_600_000:  # also rejects nan and inf
         raise InvalidInputError(f"--latency-ms must be 0..3600000, got {args.latency_ms}")
+    if args.max_page_size < 1:
+        raise InvalidInputError(f"--max-page-size must be at least 1, got {args.max_page_size}")
+    if args.max_in_flight is not None and args.max_in_flight < 1:
+        raise InvalidInputError(f"--max-in-flight must be at least 1, got {args.max_in_flight}")
     try:
         state = EmulatorState.from_file(args.data) if args.data else EmulatorState.default()
     except (OSError, ValueError, KeyError, TypeError) as exc:
         raise FoasError(f"cannot load emulator data {args.data}: {exc}", code="InvalidData") from None
+    state.max_page_size = args.max_page_size
+    state.clamp_page_size = args.clamp_page_size
     try:
         emu = FoasEmulator(state, host=args.host, port=args.port, latency_ms=args.latency_ms,
                            verbose=args.verbose)
+        emu.max_in_flight = args.max_in_flight
     except OSError as exc:
         raise FoasError(f"cannot listen on {args.host}:{args.port}: {exc.strerror}",
                         code="ListenFailed") from None

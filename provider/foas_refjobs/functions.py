@@ -16,8 +16,10 @@ import pulumi
 import pulumi.runtime
 
 from .client import FoasClient
+from .errors import InvalidInputError
 from .pulumi_settings import FoasSettings, settings_from_config
 from .query import Query, validate_packages
+from .resources import listing_fields
 
 __all__ = [
     "AwaitableGetPackageVerdictsResult",
@@ -91,8 +93,13 @@ class GetRefPackageJobsResult:
 
     @property
     @pulumi.getter
-    def jobs(self) -> list[dict[str, Any]]:
-        """Every Job field, snake_case, as Job.to_dict()."""
+    def jobs(self) -> Optional[list[dict[str, Any]]]:
+        """Every Job field, snake_case, as Job.to_dict(); only with `enable_details=True`, else None.
+
+        In get_ref_package_jobs_output's result it is a secret, like
+        RefPackageJobs.jobs: a job's code and properties can carry connector
+        credentials.
+        """
         return pulumi.get(self, "jobs")  # type: ignore[no-any-return]
 
     @property
@@ -119,13 +126,16 @@ def program_settings() -> FoasSettings:
 
 def _listed(project_name: str, package_name: str, region_id: Optional[str],
             endpoint: Optional[str], job_type: Optional[str],
-            committed_only: Optional[bool]) -> dict[str, Any]:
+            committed_only: Optional[bool], enable_details: Optional[bool]) -> dict[str, Any]:
     """The result's fields, from a listing with the program's settings."""
+    if enable_details is not None and not isinstance(enable_details, bool):
+        raise InvalidInputError(f"enable_details must be a boolean, got {enable_details!r}")
     query = Query.one(project_name, package_name, job_type=job_type,
                       committed_only=False if committed_only is None else committed_only)
     with FoasClient(program_settings().options(region_id=region_id, endpoint=endpoint)) as client:
         job_list = client.list(query)
-    return {"id": f"{job_list.project_name}/{job_list.package_name}", **job_list.summary()}
+    return {"id": f"{job_list.project_name}/{job_list.package_name}",
+            **listing_fields(job_list, bool(enable_details))}
 
 
 def get_ref_package_jobs(
@@ -135,6 +145,7 @@ def get_ref_package_jobs(
     endpoint: Optional[str] = None,
     job_type: Optional[str] = None,
     committed_only: Optional[bool] = None,
+    enable_details: Optional[bool] = None,
     opts: Optional[pulumi.InvokeOptions] = None,
 ) -> AwaitableGetRefPackageJobsResult:
     """List the jobs now, in the program; raises a FoasError subclass when the service says no.
@@ -143,7 +154,8 @@ def get_ref_package_jobs(
     and ignored: no provider is involved.
     """
     return AwaitableGetRefPackageJobsResult(
-        **_listed(project_name, package_name, region_id, endpoint, job_type, committed_only))
+        **_listed(project_name, package_name, region_id, endpoint, job_type, committed_only,
+                  enable_details))
 
 
 def _dependencies(opts: Optional[Union[pulumi.InvokeOptions, pulumi.InvokeOutputOptions]]
@@ -162,17 +174,24 @@ def get_ref_package_jobs_output(
     endpoint: pulumi.Input[Optional[str]] = None,
     job_type: pulumi.Input[Optional[str]] = None,
     committed_only: pulumi.Input[Optional[bool]] = None,
+    enable_details: pulumi.Input[Optional[bool]] = None,
     opts: Optional[Union[pulumi.InvokeOptions, pulumi.InvokeOutputOptions]] = None,
 ) -> pulumi.Output[GetRefPackageJobsResult]:
     """The same listing once the arguments (and `opts.depends_on` resources) are known.
 
     Unknown arguments at preview make the whole result unknown, as with any
-    Output; known ones are listed during preview too.
+    Output; known ones are listed during preview too. `.jobs` is a secret
+    Output (read it lifted, `result.jobs`, or with `apply`).
     """
     args = pulumi.Output.all(project_name, package_name, region_id, endpoint, job_type,
-                             committed_only, *_dependencies(opts))
+                             committed_only, enable_details, *_dependencies(opts))
 
-    return args.apply(lambda values: GetRefPackageJobsResult(**_listed(*values[:6])))
+    def result(values: list[Any]) -> GetRefPackageJobsResult:
+        fields = _listed(*values[:7])
+        fields["jobs"] = pulumi.Output.secret(fields["jobs"])
+        return GetRefPackageJobsResult(**fields)
+
+    return args.apply(result)
 
 
 # --- many jars: which of these can go? ------------------------------------------------------

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import threading
+import time
 import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, Optional
@@ -44,7 +46,11 @@ DIGEST = "jobs_digest"
 BLOCK_ON_VALUES = ("any", "committed")
 MAX_JOBS_NAMED = 200
 
-REF_INPUTS = ("project_name", "package_name", "region_id", "endpoint", "job_type", "committed_only")
+REF_INPUTS = ("project_name", "package_name", "region_id", "endpoint", "job_type", "committed_only",
+              "enable_details")
+# A listing made by check() is what create()/update() record, when the engine asks for them this
+# soon after and the checked digest is still the one planned on.
+REUSE_SECONDS = 60.0
 GUARD_INPUTS = ("project_name", "package_name", "block_on", "region_id", "endpoint", "jar_id")
 _IDENTITY = ("project_name", "package_name")
 
@@ -70,15 +76,31 @@ class GuardCheckFailedError(FoasError):
     default_code = "GuardCheckFailed"
 
 
-def jobs_digest(jobs: Iterable[Job]) -> str:
-    """Fingerprint of the listed jobs, every field; independent of the order the service sent them in.
+def jobs_digest(jobs: Iterable[Job], details: bool = True) -> str:
+    """Fingerprint of what the outputs record of the jobs; independent of the order the service sent them in.
 
-    Stamped into checked inputs and into outputs, so that the engine's
-    ordinary input/output comparison is what notices a changed live list.
+    Every field with `details`, else ids and names: stamped into checked
+    inputs and into outputs, so that the engine's ordinary input/output
+    comparison notices exactly the changes the outputs would show.
     """
-    canonical = json.dumps(sorted((j.to_dict() for j in jobs), key=lambda d: str(d["job_id"])),
+    records = ([j.to_dict() for j in jobs] if details
+               else [{"job_id": j.job_id, "job_name": j.job_name or ""} for j in jobs])
+    canonical = json.dumps(sorted(records, key=lambda d: str(d["job_id"])),
                            sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     return "sha256:" + hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+def listing_fields(job_list: JobList, details: bool) -> dict[str, Any]:
+    """What RefPackageJobs and the functions expose of a listing: `jobs` (every field) only with details.
+
+    Ids, names, counts and `referenced` are always there; the per-job detail
+    (code, plan, properties) is most of the size, and the engine
+    deserialises recorded outputs on every diff.
+    """
+    fields = job_list.summary()
+    if not details:
+        fields["jobs"] = None
+    return fields
 
 
 def _plain(value: Any) -> Any:
@@ -96,6 +118,12 @@ def _jar_id(value: Any) -> str:
     return value
 
 
+def _enable_details(value: Any) -> bool:
+    if not isinstance(value, bool):
+        raise InvalidInputError(f"enable_details must be a boolean, got {value!r}")
+    return value
+
+
 def _block_on(value: Any) -> str:
     if not isinstance(value, str) or value.strip().lower() not in BLOCK_ON_VALUES:
         raise InvalidInputError(f"block_on must be one of {', '.join(BLOCK_ON_VALUES)}, got {value!r}")
@@ -105,10 +133,11 @@ def _block_on(value: Any) -> str:
 # Derived from the Query and ClientOptions rules, so an input is valid here exactly when it
 # is valid for the client.
 _INPUT_VALIDATORS: dict[str, Validator] = {**QUERY_VALIDATORS, **OPTION_VALIDATORS,
-                                           "block_on": _block_on, "jar_id": _jar_id}
+                                           "block_on": _block_on, "jar_id": _jar_id,
+                                           "enable_details": _enable_details}
 _REF_VALIDATORS: dict[str, Validator] = {k: _INPUT_VALIDATORS[k] for k in REF_INPUTS}
 _GUARD_VALIDATORS: dict[str, Validator] = {k: _INPUT_VALIDATORS[k] for k in GUARD_INPUTS}
-_DEFAULTS: dict[str, Any] = {"committed_only": False, "block_on": "any"}
+_DEFAULTS: dict[str, Any] = {"committed_only": False, "block_on": "any", "enable_details": False}
 
 
 def _check_inputs(news: Mapping[str, Any], validators: Mapping[str, Validator]
@@ -210,28 +239,66 @@ class _FoasProvider(ResourceProvider):
 
 # --- RefPackageJobs --------------------------------------------------------------------
 
+# Per process (the provider host), not per provider object: the host may unpickle a fresh
+# provider for each request. Keyed by the inputs; the credentials are the process's own.
+_RECENT: dict[str, tuple[float, str, JobList]] = {}
+_RECENT_LOCK = threading.Lock()
+
 
 def _ref_outputs(inputs: Mapping[str, Any], job_list: JobList) -> dict[str, Any]:
+    details = bool(inputs.get("enable_details"))
     outs: dict[str, Any] = {k: inputs[k] for k in REF_INPUTS if inputs.get(k) is not None}
-    outs.update(job_list.summary())
-    outs[DIGEST] = jobs_digest(job_list.jobs)
+    outs.update({k: v for k, v in listing_fields(job_list, details).items() if v is not None})
+    outs[DIGEST] = jobs_digest(job_list.jobs, details)
     if job_list.inconsistency:
         outs["inconsistency"] = job_list.inconsistency
     return outs
 
 
+def _reuse_key(inputs: Mapping[str, Any]) -> str:
+    return json.dumps([inputs.get(k) for k in REF_INPUTS], default=str)
+
+
 class RefPackageJobsProvider(_FoasProvider):
-    """A data source: reads on check/create/update/read, never writes, forgets on delete."""
+    """A data source: reads on check/create/update/read, never writes, forgets on delete.
+
+    `pulumi up` checks (lists) and then creates or updates (lists again) in
+    the same provider process moments later; the second step records the
+    listing the first one planned on instead, when its digest is the planned
+    one. So a changed `up` lists twice (the preview's check, the update's
+    check), not three times, and what is recorded is what the plan showed.
+    """
 
     def _read(self, inputs: Mapping[str, Any]) -> JobList:
         return self._list(inputs, committed_only=bool(inputs.get("committed_only")),
                           job_type=inputs.get("job_type"))
 
+    def _remember(self, inputs: Mapping[str, Any], job_list: JobList, digest: str) -> None:
+        with _RECENT_LOCK:
+            _RECENT[_reuse_key(inputs)] = (time.monotonic(), digest, job_list)
+            while len(_RECENT) > 8:
+                _RECENT.pop(next(iter(_RECENT)))
+
+    def _planned(self, inputs: Mapping[str, Any], news: Mapping[str, Any]) -> JobList:
+        """The listing check() made for these inputs, if recent and the one planned on; else a new one."""
+        with _RECENT_LOCK:
+            recent = _RECENT.pop(_reuse_key(inputs), None)
+        planned = _plain(news.get(DIGEST))
+        if recent is not None and recent[1] == planned \
+                and time.monotonic() - recent[0] <= REUSE_SECONDS:
+            return recent[2]
+        return self._read(inputs)
+
     def check(self, _olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
         inputs, failures, unknown = _check_inputs(news, _REF_VALIDATORS)
         if failures:
             return CheckResult(inputs, failures)
-        inputs[DIGEST] = UNKNOWN if unknown else jobs_digest(self._read(inputs).jobs)
+        if unknown:
+            inputs[DIGEST] = UNKNOWN
+            return CheckResult(inputs, [])
+        job_list = self._read(inputs)
+        inputs[DIGEST] = jobs_digest(job_list.jobs, bool(inputs.get("enable_details")))
+        self._remember(inputs, job_list, inputs[DIGEST])
         return CheckResult(inputs, [])
 
     def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
@@ -240,11 +307,12 @@ class RefPackageJobsProvider(_FoasProvider):
 
     def create(self, props: dict[str, Any]) -> CreateResult:
         inputs = _validated(props, _REF_VALIDATORS)
-        return CreateResult(f"refjobs-{uuid.uuid4().hex}", _ref_outputs(inputs, self._read(inputs)))
+        return CreateResult(f"refjobs-{uuid.uuid4().hex}",
+                            _ref_outputs(inputs, self._planned(inputs, props)))
 
     def update(self, _id: str, _olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
         inputs = _validated(news, _REF_VALIDATORS)
-        return UpdateResult(_ref_outputs(inputs, self._read(inputs)))
+        return UpdateResult(_ref_outputs(inputs, self._planned(inputs, news)))
 
     def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
         inputs = _validated(props, _REF_VALIDATORS)
@@ -267,8 +335,11 @@ def _jobs_from_state(jobs: Any) -> Any:
 class RefPackageJobs(Resource, module="foas", name="RefPackageJobs"):
     """The jobs that reference a jar, re-read on every `pulumi up`, `preview` and `refresh`.
 
-    Nothing is created in the cloud. `jobs` is stored as a secret output
-    because a job's code and properties can carry connector credentials.
+    Nothing is created in the cloud. `job_ids`, `job_names`, `total_count`
+    and `referenced` are always there; `jobs` (every field of every job) only
+    with `enable_details=True`, as pulumi-alicloud's data sources do, and
+    then as a secret output because a job's code and properties can carry
+    connector credentials.
     """
 
     project_name: pulumi.Output[str]
@@ -277,11 +348,12 @@ class RefPackageJobs(Resource, module="foas", name="RefPackageJobs"):
     endpoint: pulumi.Output[Optional[str]]
     job_type: pulumi.Output[Optional[str]]
     committed_only: pulumi.Output[bool]
+    enable_details: pulumi.Output[bool]
     total_count: pulumi.Output[int]
     referenced: pulumi.Output[bool]
     job_ids: pulumi.Output[list[str]]
     job_names: pulumi.Output[list[str]]
-    jobs: pulumi.Output[list[dict[str, Any]]]
+    jobs: pulumi.Output[Optional[list[dict[str, Any]]]]
     jobs_digest: pulumi.Output[str]
     consistent: pulumi.Output[bool]
 
@@ -295,13 +367,14 @@ class RefPackageJobs(Resource, module="foas", name="RefPackageJobs"):
         endpoint: Optional[pulumi.Input[str]] = None,
         job_type: Optional[pulumi.Input[str]] = None,
         committed_only: pulumi.Input[bool] = False,
+        enable_details: pulumi.Input[bool] = False,
         opts: Optional[pulumi.ResourceOptions] = None,
     ) -> None:
         props: dict[str, Any] = {
             "project_name": project_name, "package_name": package_name, "region_id": region_id,
             "endpoint": endpoint, "job_type": job_type, "committed_only": committed_only,
-            "total_count": None, "referenced": None, "job_ids": None, "job_names": None,
-            "jobs": None, DIGEST: None, "consistent": None,
+            "enable_details": enable_details, "total_count": None, "referenced": None,
+            "job_ids": None, "job_names": None, "jobs": None, DIGEST: None, "consistent": None,
         }
         secret_jobs = pulumi.ResourceOptions(additional_secret_outputs=["jobs"])
         super().__init__(RefPackageJobsProvider(), resource_name, props,

@@ -79,6 +79,15 @@ class Engine:
         spec.write_text(text.replace("virtualenv: .venv", f"virtualenv: {sys.prefix}"))
         return target
 
+    def program(self, name: str, source: str) -> Path:
+        """A project of its own whose __main__.py is `source`."""
+        target = self.root / name
+        target.mkdir()
+        (target / "__main__.py").write_text(source)
+        (target / "Pulumi.yaml").write_text(
+            f"name: {name}\nruntime:\n  name: python\n  options:\n    virtualenv: {sys.prefix}\n")
+        return target
+
     def run(self, cwd: Path, *args: str, ok: bool = True, timeout: float = 600) -> Result:
         """`pulumi ARGS` (through the inline runner for up/preview/refresh/destroy)."""
         assert PULUMI is not None
