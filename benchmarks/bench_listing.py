@@ -11,6 +11,8 @@ package, then times, alternating, several repetitions each:
 
 Every repetition builds its own client, as a `pulumi preview` or a CLI call does,
 and every result is checked (same job ids, same order) before it is counted.
+Client CPU is this process's CPU time (every thread; the emulator is another
+process) across one listing, divided by pages and by jobs.
 Peak memory of C is the growth of the peak RSS (VmHWM, reset just before) of a
 fresh child process across one listing, baseline taken after imports and client
 construction: what listing 10,000 jobs costs on top of the process.
@@ -48,6 +50,7 @@ REGION = "cn-hangzhou"
 TARGET_A_OVER_C = 6.0
 TARGET_C_OVER_BOUND = 1.5
 TARGET_RSS_MB = 80.0
+TARGET_CPU_PER_PAGE_MS = 0.5
 
 Lister = Callable[[], list[str]]
 
@@ -185,13 +188,16 @@ def measure_memory(url: str, page_size: int, concurrency: int) -> dict[str, Any]
     return result
 
 
-def _time(lister: Lister, expected: list[str], name: str) -> float:
+def _time(lister: Lister, expected: list[str], name: str) -> tuple[float, float]:
+    """(wall seconds, this process's CPU seconds) of one listing."""
+    cpu_started = time.process_time()
     started = time.perf_counter()
     ids = lister()
     elapsed = time.perf_counter() - started
+    cpu = time.process_time() - cpu_started
     if ids != expected:
         raise SystemExit(f"{name} returned a wrong listing ({len(ids)} ids, expected {len(expected)})")
-    return elapsed
+    return elapsed, cpu
 
 
 def _load() -> str:
@@ -252,11 +258,14 @@ def main(argv: list[str] | None = None) -> int:
             for name, lister in variants.items():  # warm-up: imports, first connections
                 _time(lister, expected, name)
             times: dict[str, list[float]] = {name: [] for name in variants}
+            cpus: dict[str, list[float]] = {name: [] for name in variants}
             for rep in range(args.reps):
                 order = list(variants)
                 order = order[rep % 3:] + order[:rep % 3]  # alternate who goes first
                 for name in order:
-                    times[name].append(_time(variants[name], expected, name))
+                    wall, cpu = _time(variants[name], expected, name)
+                    times[name].append(wall)
+                    cpus[name].append(cpu)
                 print(f"# rep {rep + 1}: " + "  ".join(
                     f"{n}={times[n][-1] * 1000:.0f} ms" for n in variants), flush=True)
             memory = measure_memory(emulator.url, args.page_size, concurrency)
@@ -271,6 +280,12 @@ def main(argv: list[str] | None = None) -> int:
     def spread(name: str) -> str:
         return f"{min(times[name]) * 1000:.0f}–{max(times[name]) * 1000:.0f} ms"
 
+    def per_page(name: str) -> float:
+        return statistics.median(cpus[name]) / pages
+
+    def cpu_spread(name: str) -> str:
+        return f"{min(cpus[name]) / pages * 1000:.2f}–{max(cpus[name]) / pages * 1000:.2f} ms"
+
     rows = [
         ("A: aliyun-python-sdk-foas loop, page by page", f"{a * 1000:.0f} ms", spread("A"),
          f"A/C = {a / c:.1f}×"),
@@ -282,6 +297,11 @@ def main(argv: list[str] | None = None) -> int:
          f"{bound * 1000:.0f} ms", "", f"C/bound = {c / bound:.2f}"),
         (f"peak RSS growth of C, {memory['jobs']:,} jobs", f"{growth_mib:.1f} MiB", "",
          f"{growth_mb:.1f} MB"),
+        *[(f"client CPU per page of {args.page_size}, {name}", f"{per_page(name) * 1000:.2f} ms",
+           cpu_spread(name), f"{per_page(name) / args.page_size * 1e6:.1f} µs per job")
+          for name in variants],
+        ("C − latency bound", f"{(c - bound) * 1000:.0f} ms", "",
+         f"½ × C's client CPU = {statistics.median(cpus['C']) / 2 * 1000:.0f} ms"),
     ]
     print()
     print(f"| {args.jobs:,} jobs, {pages} pages of {args.page_size}, {args.latency_ms:g} ms per request "
@@ -309,6 +329,9 @@ def main(argv: list[str] | None = None) -> int:
     print(f"  B no slower than A: B/A = {b / a:.2f}  {_verdict(b <= a)}")
     print(f"  peak RSS growth under {TARGET_RSS_MB:g} MB: {growth_mb:.1f} MB  "
           f"{_verdict(growth_mb < TARGET_RSS_MB)}")
+    cpu_b = per_page("B") * 1000
+    print(f"  client CPU per {args.page_size}-job page at most {TARGET_CPU_PER_PAGE_MS:g} ms (B, "
+          f"sequential): {cpu_b:.2f} ms  {_verdict(cpu_b <= TARGET_CPU_PER_PAGE_MS)}")
     return 0
 
 

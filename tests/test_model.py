@@ -375,3 +375,13 @@ def test_malformed_error_carries_the_request_id():
 ])
 def test_split_packages(value, expected):
     assert split_packages(value) == expected
+
+
+def test_a_parsed_job_is_a_complete_job_value() -> None:
+    """Job.from_api fills the instance without calling __init__: every field must still be set."""
+    parsed = Job.from_api({"JobId": "j-1"})
+    built = Job(job_id="j-1")
+    assert parsed == built and hash(parsed) == hash(built) and repr(parsed) == repr(built)
+    assert set(vars(parsed)) == {f.name for f in fields(Job)}
+    with pytest.raises(AttributeError):
+        parsed.job_id = "other"  # type: ignore[misc]

@@ -299,8 +299,8 @@ def test_a_missing_ca_bundle_is_invalid_input(tmp_path: Path) -> None:
     with pytest.raises(InvalidInputError, match="CA bundle"):
         transport(env={"REQUESTS_CA_BUNDLE": str(tmp_path / "nope.pem")})
     (tmp_path / "bad.pem").write_text("not a certificate")
-    with pytest.raises(InvalidInputError, match="CA bundle"):
-        transport(ca_bundle=str(tmp_path / "bad.pem"))
+    with pytest.raises(InvalidInputError, match="CA bundle"):  # loaded on the first https request
+        transport(ca_bundle=str(tmp_path / "bad.pem")).send("GET", "https://127.0.0.1:1/", {}, timeout=2)
 
 
 def test_https_through_a_connect_tunnel(tls_origin: TlsOrigin, forward_proxy: ForwardProxy) -> None:

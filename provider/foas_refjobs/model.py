@@ -128,7 +128,11 @@ class Job:
         values["packages"] = _shared_packages(packages) if packages else ()
         if not values["job_id"]:
             _malformed("a job has no JobId", request_id)
-        return cls(**values)
+        # `values` holds every field: filled directly, without the frozen __init__'s
+        # object.__setattr__ per field (the larger part of a job's parse).
+        job = object.__new__(cls)
+        job.__dict__.update(values)
+        return job
 
     def to_dict(self) -> dict[str, Any]:
         """snake_case, every field, packages as a list: the CLI's and Pulumi's JSON shape."""

@@ -270,14 +270,27 @@ def ca_bundle_from_env(env: Optional[Mapping[str, str]] = None) -> Optional[str]
     return None
 
 
+_contexts: dict[Optional[str], ssl.SSLContext] = {}
+_contexts_lock = threading.Lock()
+
+
 def tls_context(ca_bundle: Optional[str] = None) -> ssl.SSLContext:
-    """Verifying context: the given bundle, else the system store (which honours SSL_CERT_DIR)."""
+    """Verifying context: the given bundle, else the system store (which honours SSL_CERT_DIR).
+
+    One per bundle for the process: loading the system store costs more CPU
+    than a whole listing's requests, and a context is safe to share.
+    """
+    context = _contexts.get(ca_bundle)
+    if context is not None:
+        return context
     if ca_bundle is not None and not os.path.isfile(ca_bundle):
         raise errors.InvalidInputError(f"CA bundle {ca_bundle!r} is not a readable file")
     try:
-        return ssl.create_default_context(cafile=ca_bundle)
+        context = ssl.create_default_context(cafile=ca_bundle)
     except (ssl.SSLError, OSError) as exc:
         raise errors.InvalidInputError(f"CA bundle {ca_bundle!r} cannot be loaded: {exc}") from None
+    with _contexts_lock:
+        return _contexts.setdefault(ca_bundle, context)
 
 
 # --- decoding -----------------------------------------------------------------------------
@@ -379,10 +392,12 @@ class Transport:
         self.max_body_bytes = max_body_bytes
         self.user_agent = user_agent
         self.debug = _debug_enabled(env)
-        self._pool_kw: dict[str, Any] = dict(
-            maxsize=pool_size, block=False, retries=False,
-            ssl_context=tls_context(ca_bundle if ca_bundle is not None else ca_bundle_from_env(env)))
+        self._ca_bundle = ca_bundle if ca_bundle is not None else ca_bundle_from_env(env)
+        if self._ca_bundle is not None and not os.path.isfile(self._ca_bundle):
+            raise errors.InvalidInputError(f"CA bundle {self._ca_bundle!r} is not a readable file")
+        self._pool_kw: dict[str, Any] = dict(maxsize=pool_size, block=False, retries=False)
         self._managers: dict[Optional[str], urllib3.PoolManager] = {}
+        self._routes: dict[str, tuple[Any, bool]] = {}
         self._lock = threading.Lock()
 
     def __reduce__(self) -> Any:
@@ -405,8 +420,33 @@ class Transport:
                 self._managers[proxy] = manager
         return manager
 
+    def _route(self, url: str) -> tuple[Any, bool, str]:
+        """(what to call urlopen on, whether it is a direct pool, the path and query).
+
+        Per origin, the proxy decision and the pool are looked up once: a direct
+        pool takes the path alone, skipping the manager's URL parsing per request.
+        """
+        start = url.find("://") + 3
+        cut = url.find("/", start)
+        origin, target = (url, "/") if cut < 0 else (url[:cut], url[cut:])
+        route = self._routes.get(origin)
+        if route is None or (route[1] and route[0].pool is None):  # a cleared pool is closed
+            parts = urlsplit(origin)
+            scheme, host = parts.scheme, parts.hostname or ""
+            port = parts.port or (443 if scheme == "https" else 80)
+            proxy = self.proxies.proxy_for(scheme, host, port)
+            manager = self._manager(proxy)
+            if scheme == "https" and "ssl_context" not in manager.connection_pool_kw:
+                # Made on the first https origin only: plain http never pays for it.
+                manager.connection_pool_kw["ssl_context"] = tls_context(self._ca_bundle)
+            route = ((manager.connection_from_host(host, port, scheme), True) if proxy is None
+                     else (manager, False))
+            self._routes[origin] = route
+        return route[0], route[1], target
+
     def close(self) -> None:
         with self._lock:
+            self._routes = {}
             managers, self._managers = list(self._managers.values()), {}
         for manager in managers:
             manager.clear()
@@ -419,10 +459,7 @@ class Transport:
         if deadline <= started:
             raise errors.NetworkError(f"no time left for this request (timeout {timeout:g}s)",
                                       code="Timeout")
-        parts = urlsplit(url)
-        scheme = parts.scheme
-        port = parts.port or (443 if scheme == "https" else 80)
-        manager = self._manager(self.proxies.proxy_for(scheme, parts.hostname or "", port))
+        opener, direct, target = self._route(url)
         sent = {"User-Agent": self.user_agent, **headers}
         attempt = _Attempt()
         _current.attempt = attempt
@@ -430,12 +467,12 @@ class Transport:
         response: Any = None
         try:
             remaining = max(deadline - time.monotonic(), 0.001)
-            response = manager.urlopen(
-                method, url, headers=sent, redirect=False, retries=False, preload_content=False,
-                decode_content=False, assert_same_host=False,
+            response = opener.urlopen(
+                method, target if direct else url, headers=sent, redirect=False, retries=False,
+                preload_content=False, decode_content=False, assert_same_host=False,
                 timeout=urllib3.Timeout(connect=min(self.connect_timeout, remaining), read=remaining))
             _current.attempt = None
-            if response.status == 407 and manager is not self._managers.get(None):
+            if response.status == 407 and not direct:
                 raise errors.AuthError("the proxy refused our proxy credentials (HTTP 407)",
                                        code="ProxyAuthenticationRequired", http_status=407)
             reply = self._read(response, method)
