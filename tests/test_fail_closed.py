@@ -21,6 +21,7 @@ from typing import Any, Optional
 import pytest
 
 from _figures import record
+from clients import client_for_server
 from foas_refjobs import (
     AuthError,
     Credentials,
@@ -123,8 +124,8 @@ def _serve(server: HostileServer, case: Case) -> None:
 
 
 def _client(server: HostileServer, **options: Any) -> FoasClient:
-    return FoasClient(endpoint=server.url, credentials=Credentials(KEY_ID, SECRET), max_attempts=1,
-                      max_concurrency=1, **options)
+    return client_for_server(server, Credentials(KEY_ID, SECRET), max_attempts=1, retry_policy=None,
+                             max_concurrency=1, **options)
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
