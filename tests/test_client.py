@@ -9,6 +9,7 @@ from urllib.parse import quote
 
 import pytest
 
+from clients import client_for_server
 from foas_refjobs import (
     AuthError,
     Credentials,
@@ -35,9 +36,7 @@ OTHER_ID, OTHER_SECRET = "LTAI5tSomeoneElse", "someone-else-secret"
 
 
 def client_for(emu, creds=None, **kwargs) -> FoasClient:
-    kwargs.setdefault("retry_policy", FAST)
-    creds = creds or Credentials(DEFAULT_ACCESS_KEY_ID, DEFAULT_ACCESS_KEY_SECRET)
-    return FoasClient(endpoint=emu.url, credentials=creds, **kwargs)
+    return client_for_server(emu, creds, **kwargs)
 
 
 def listing(emu, project, package, creds=None, client_kwargs=None, **kwargs):

@@ -17,7 +17,8 @@ from typing import Any
 import pytest
 
 from _figures import record
-from foas_refjobs import Credentials, FoasClient, InconsistentListingError, RetryPolicy
+from clients import client_for_server
+from foas_refjobs import FoasClient, InconsistentListingError, RetryPolicy
 from foas_refjobs.cli import main
 from foas_refjobs.emulator import (
     DEFAULT_ACCESS_KEY_ID,
@@ -43,10 +44,8 @@ def emu() -> Iterator[FoasEmulator]:
 
 
 def client_for(emu: FoasEmulator, concurrency: int = 1) -> FoasClient:
-    return FoasClient(endpoint=emu.url, credentials=Credentials(DEFAULT_ACCESS_KEY_ID,
-                                                                DEFAULT_ACCESS_KEY_SECRET),
-                      max_concurrency=concurrency,
-                      retry_policy=RetryPolicy(max_attempts=2, base_delay=0.01, max_delay=0.02))
+    return client_for_server(emu, max_concurrency=concurrency,
+                             retry_policy=RetryPolicy(max_attempts=2, base_delay=0.01, max_delay=0.02))
 
 
 def live_ids(emu: FoasEmulator) -> list[str]:

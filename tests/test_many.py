@@ -9,9 +9,8 @@ from typing import Any
 
 import pytest
 
+from clients import client_for_server
 from foas_refjobs import (
-    ClientOptions,
-    Credentials,
     FoasClient,
     InvalidInputError,
     Job,
@@ -23,8 +22,6 @@ from foas_refjobs import (
 )
 from foas_refjobs.cli import main
 from foas_refjobs.emulator import (
-    DEFAULT_ACCESS_KEY_ID,
-    DEFAULT_ACCESS_KEY_SECRET,
     FoasEmulator,
 )
 from foas_refjobs.emulator.datagen import generate_jobs
@@ -38,9 +35,7 @@ FAST = RetryPolicy(max_attempts=4, base_delay=0.001, max_delay=0.01, throttle_ba
 
 
 def client(emu: FoasEmulator, **kwargs: Any) -> FoasClient:
-    kwargs.setdefault("retry_policy", FAST)
-    return FoasClient(ClientOptions(endpoint=emu.url, credentials=Credentials(
-        DEFAULT_ACCESS_KEY_ID, DEFAULT_ACCESS_KEY_SECRET), **kwargs))
+    return client_for_server(emu, **kwargs)
 
 
 def server_ids(emu: FoasEmulator, package: str, project: str = PROJECT) -> list[str]:

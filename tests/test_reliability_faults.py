@@ -20,6 +20,7 @@ from typing import Any, Optional
 import pytest
 
 from _figures import record
+from clients import client_for_server
 from foas_refjobs import (
     AuthError,
     Credentials,
@@ -89,9 +90,7 @@ def expected_ids(emu: FoasEmulator) -> list[str]:
 
 
 def client_for(emu: FoasEmulator, policy: Optional[RetryPolicy] = None, **kwargs: Any) -> FoasClient:
-    return FoasClient(endpoint=emu.url, credentials=Credentials(DEFAULT_ACCESS_KEY_ID,
-                                                                DEFAULT_ACCESS_KEY_SECRET),
-                      retry_policy=policy or fast_policy(), **kwargs)
+    return client_for_server(emu, retry_policy=policy or fast_policy(), **kwargs)
 
 
 # --- bad responses ---------------------------------------------------------------------------

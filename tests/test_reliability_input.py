@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from _figures import record
+from clients import client_for_server
 from foas_refjobs import Credentials, FoasClient, InvalidInputError, RetryPolicy, list_ref_package_jobs
 from foas_refjobs.cli import main
 from foas_refjobs.emulator import FoasEmulator
@@ -99,8 +100,7 @@ ENDPOINT_CASES = [
 
 
 def _client(emu: FoasEmulator, creds: Credentials, **kwargs: Any) -> FoasClient:
-    return FoasClient(endpoint=emu.url, credentials=creds, retry_policy=RetryPolicy(max_attempts=1),
-                      **kwargs)
+    return client_for_server(emu, creds, retry_policy=RetryPolicy(max_attempts=1), **kwargs)
 
 
 def _assert_one_line(exc: InvalidInputError, needle: str) -> None:

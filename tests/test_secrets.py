@@ -27,6 +27,7 @@ from typing import Any
 import pytest
 
 from _figures import record
+from clients import client_for_server
 from foas_refjobs import AuthError, Credentials, FoasClient, FoasError, JobList, RetryPolicy
 from foas_refjobs.cli import main
 from foas_refjobs.emulator import EmulatorState, FoasEmulator
@@ -74,8 +75,7 @@ REFUSALS = [
 
 
 def client(emu: FoasEmulator, key: tuple[str, str, str | None], **kwargs: Any) -> FoasClient:
-    return FoasClient(endpoint=emu.url, credentials=Credentials(*key),
-                      retry_policy=RetryPolicy(max_attempts=1), **kwargs)
+    return client_for_server(emu, Credentials(*key), retry_policy=RetryPolicy(max_attempts=1), **kwargs)
 
 
 # --- reprs, pickling ---------------------------------------------------------------------------

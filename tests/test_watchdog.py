@@ -69,3 +69,18 @@ def test_an_action_that_raises_does_not_disable_the_watchdog() -> None:
     fired = threading.Event()
     dog.schedule(time.monotonic() + 0.05, fired.set)
     assert fired.wait(5)
+
+
+def test_deadlines_follow_the_injected_clock_not_the_wall_clock() -> None:
+    """On fake time: nothing fires until the fake clock passes the deadline."""
+    now = [1000.0]
+    dog = _Watchdog(idle=60, poll=0.01, clock=lambda: now[0])
+    fired = threading.Event()
+    dog.schedule(1005.0, fired.set)
+    assert not fired.wait(0.2)  # real time passes, fake time does not
+    now[0] = 1005.0
+    dog.wake()
+    assert fired.wait(5)
+    now[0] += 61  # idle for longer than `idle` on the fake clock: the thread ends
+    dog.wake()
+    assert _wait_until(lambda: not dog.running)
