@@ -470,3 +470,44 @@ def test_total_timeout_must_be_a_usable_number(value: Any) -> None:
     with pytest.raises(InvalidInputError, match="total_timeout"):
         list_ref_package_jobs(PROJECT, PACKAGE, total_timeout=value,
                               credentials=Credentials(KEY_ID, SECRET), endpoint="http://127.0.0.1:9")
+
+
+# --- transport bounds, through the library, the CLI gate and the guard ----------------------
+# (implemented in transport.py; the hostile server produces them)
+
+TRANSPORT_CASES = {
+    "header-trickle": (lambda: Reply.http(200, [("X-Pad", "p" * 40)], _empty(), trickle_headers=0.5),
+                       "Timeout"),
+    "gzip-gzip-bomb": (lambda: Reply.gzip_bomb(64 * 1024 * 1024, layers=2), "MalformedResponse"),
+    "content-length-superscript": (
+        lambda: Reply.http(200, [("Content-Type", "application/json"), ("Content-Length", "²")],
+                           _empty(), content_length=False), "MalformedResponse"),
+}
+
+
+@pytest.mark.parametrize("kind", list(TRANSPORT_CASES))
+def test_transport_bounds_through_library_cli_and_guard(
+        kind: str, hostile_server: HostileServer, guard_env: tuple[Any, HostileServer, str],
+        monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    make, code = TRANSPORT_CASES[kind]
+    hostile_server.handler = lambda _r: make()
+    started = time.monotonic()
+    with _client(hostile_server, timeout=2.0) as client, pytest.raises(FoasError) as info:
+        client.list_ref_package_jobs(PROJECT, PACKAGE)
+    assert code in info.value.one_line() and time.monotonic() - started < 4
+
+    monkeypatch.setenv("ALIBABA_CLOUD_ACCESS_KEY_ID", KEY_ID)
+    monkeypatch.setenv("ALIBABA_CLOUD_ACCESS_KEY_SECRET", SECRET)
+    rc = main(["check-unreferenced", "--project", PROJECT, "--package", PACKAGE, "--endpoint",
+               hostile_server.url, "--timeout", "2"])
+    out, err = capsys.readouterr()
+    assert rc == 1 and out == "" and code in err and err.count("\n") == 1
+
+    server = guard_env[1]
+    server.reset()
+    server.handler = lambda _r: make()
+    started = time.monotonic()
+    refusal = guard_delete(guard_env)
+    assert refusal is not None and "GuardCheckFailed" in refusal and code in refusal
+    assert time.monotonic() - started < 5.0 * 4 + 10  # the guard's 5 s per attempt, bounded
+    record("fail_closed", case=kind, path="library+cli+guard", ok=True)

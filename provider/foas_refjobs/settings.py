@@ -181,7 +181,7 @@ def parse_endpoint(value: object) -> Endpoint:
         try:
             ipaddress.IPv6Address(host)
         except ValueError:
-            _invalid(f"endpoint host [{host}] is not an IPv6 address")
+            _invalid(f"endpoint is not a valid URL: [{host}] is not an IPv6 address")
     return Endpoint(scheme, host, port)
 
 
