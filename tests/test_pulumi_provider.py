@@ -570,6 +570,45 @@ def test_environment_is_the_last_resort(tmp_path: Path, emulator: FoasEmulator) 
     assert DEFAULT_ACCESS_KEY_SECRET.encode() not in own.output()
 
 
+def test_pulumi_alicloud_profile_file_and_assume_role_through_the_host(tmp_path: Path,
+                                                                      emulator: FoasEmulator) -> None:
+    """The keys a pulumi-alicloud stack already has: alicloud:profile in
+    alicloud:sharedCredentialsFile, and alicloud:assumeRole (an object, sent as JSON text)."""
+    import json
+
+    role = "acs:ram::1234567890:role/pulumi-deployer"
+    emulator.state.add_role(role)
+    shared = tmp_path / "shared-config.json"
+    shared.write_text(json.dumps({"current": "default", "profiles": [
+        {"name": "deploy", "mode": "AK", "region_id": "cn-shanghai",
+         "access_key_id": DEFAULT_ACCESS_KEY_ID, "access_key_secret": DEFAULT_ACCESS_KEY_SECRET}]}),
+        encoding="utf-8")
+    env = clean_env(tmp_path)
+    env["ALIBABA_CLOUD_STS_ENDPOINT"] = emulator.url
+    own = ProviderHost(tmp_path, env=env, name="alicloud-host")
+    try:
+        own.configure({"alicloud:profile": "deploy", "alicloud:sharedCredentialsFile": str(shared),
+                       "alicloud:assumeRole": json.dumps({"roleArn": role, "sessionName": "pulumi",
+                                                          "sessionExpiration": 1800}),
+                       "foas:endpoint": emulator.url})
+        provider = serialized(RefPackageJobsProvider())
+        checked, failures = own.check(provider, {"project_name": PROJECT, "package_name": PACKAGE})
+        assert failures == []
+        _id, outs = own.create(provider, checked)
+        assert outs["job_ids"] == referencing_ids(emulator)
+        issued = emulator.state.issued
+        assert issued and {c.issued_to for c in issued} == {role}
+        assert {r.access_key_id for r in emulator.requests} <= {c.access_key_id for c in issued}
+        assert {r.query.get("RegionId") for r in emulator.requests} == {"cn-shanghai"}
+        blob = own.transcript.blob()
+        for secret in (DEFAULT_ACCESS_KEY_SECRET, *(c.access_key_secret for c in issued),
+                       *(c.security_token for c in issued)):
+            assert secret.encode() not in blob
+    finally:
+        own.close()
+    assert DEFAULT_ACCESS_KEY_SECRET.encode() not in own.output()
+
+
 # --- what goes into state --------------------------------------------------------------
 
 
