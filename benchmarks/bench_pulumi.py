@@ -9,7 +9,8 @@ Three stacks on a file backend, against the emulator (in this process, no latenc
 For each, alternating between the stacks in every repetition: `pulumi preview`, an unchanged
 `pulumi up`, and a changed `pulumi up` (one job renamed in the emulator first). The first `up`
 (create) is timed once. Wall times are medians with ranges. The listings per operation come
-from the emulator's request log (a listing starts with a request for page 1). Programs run
+from the emulator's request log (a listing starts with a request for page 1 of FIRST_PAGE_SIZE;
+the client's page-size probes that may follow are not counted as listings). Programs run
 through tools/run_inline.py (the Automation API's inline route, `pulumi ... --client`).
 
 Then Diff alone, through the provider host (`python -m pulumi.dynamic`, over gRPC, as the
@@ -41,6 +42,8 @@ from typing import Any
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "tests"))
+
+from foas_refjobs.client import FIRST_PAGE_SIZE  # noqa: E402
 
 PROJECT = "bench_project"
 PACKAGE = "bench-udf.jar"
@@ -106,7 +109,8 @@ class Bench:
         self.run(*args)
         elapsed = time.perf_counter() - start
         listings = sum(1 for r in list(self.emulator.requests)[before:]
-                       if r.query.get("pageIndex", "1") == "1")
+                       if r.query.get("pageIndex") == "1"
+                       and r.query.get("pageSize") == str(FIRST_PAGE_SIZE))
         return elapsed, listings
 
 

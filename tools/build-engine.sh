@@ -59,7 +59,7 @@ if [ -x "$BIN/pulumi" ] && [ "$(cat "$BIN/.pulumi.stamp" 2>/dev/null)" = "$stamp
 fi
 
 echo "engine: building pulumi $VERSION (github.com/pulumi/pulumi/pkg/v3/cmd/pulumi) into $BIN/pulumi"
-echo "engine: first build downloads ~1.6 GB of modules and compiles ~2,000 packages (minutes); later builds reuse Go's caches"
+echo "engine: a first build downloads 1.6 GB of modules and compiles about 1,700 packages (minutes); later builds reuse Go's caches"
 start=$(date +%s)
 (cd "$MOD" && go mod download) 
 count=0
