@@ -140,6 +140,49 @@ def our_client(url: str, page_size: int, concurrency: int) -> list[str]:
     return jobs.job_ids
 
 
+def warm_page_cpu(hostport: str, url: str, page_size: int, pages: int, rounds: int = 5
+                  ) -> dict[str, list[float]]:
+    """CPU per page, back to back against an emulator without added latency, alternating:
+    A's `do_action_with_exception` + `json.loads`, and this package's `fetch_page` (signing,
+    sending, strict parsing into typed jobs). Warm caches: the figure the client's own code
+    costs, without the idle gaps of a latency-bound listing."""
+    from aliyunsdkcore.client import AcsClient
+    from aliyunsdkfoas.request.v20181111.GetRefPackageJobRequest import GetRefPackageJobRequest
+
+    from foas_refjobs import Credentials, FoasClient
+
+    sdk = AcsClient(ACCESS_KEY_ID, ACCESS_KEY_SECRET, REGION)
+    ours = FoasClient(region_id=REGION, endpoint=url,
+                      credentials=Credentials(ACCESS_KEY_ID, ACCESS_KEY_SECRET))
+
+    def sdk_page(index: int) -> None:
+        request = GetRefPackageJobRequest()
+        request.set_endpoint(hostport)
+        request.set_protocol_type("http")
+        request.set_projectName(PROJECT)
+        request.set_packageName(PACKAGE)
+        request.set_pageSize(page_size)
+        request.set_pageIndex(index)
+        json.loads(sdk.do_action_with_exception(request))
+
+    def our_page(index: int) -> None:
+        ours.fetch_page(PROJECT, PACKAGE, index, page_size)
+
+    cpu: dict[str, list[float]] = {"A": [], "ours": []}
+    for fetch in (sdk_page, our_page):  # warm-up
+        for index in range(1, 21):
+            fetch(index)
+    for rep in range(rounds):
+        order = [("A", sdk_page), ("ours", our_page)]
+        for name, fetch in order if rep % 2 == 0 else order[::-1]:
+            started = time.process_time()
+            for index in range(1, pages + 1):
+                fetch(index)
+            cpu[name].append((time.process_time() - started) / pages)
+    ours.close()
+    return cpu
+
+
 def _vm_hwm_kib() -> int:
     """Peak resident set of this process image (Linux /proc), in KiB.
 
@@ -271,6 +314,11 @@ def main(argv: list[str] | None = None) -> int:
             memory = measure_memory(emulator.url, args.page_size, concurrency)
         finally:
             emulator.stop()
+        fast = Emulator(data, 0.0)
+        try:
+            warm = warm_page_cpu(fast.hostport, fast.url, args.page_size, pages)
+        finally:
+            fast.stop()
 
     med = {name: statistics.median(values) for name, values in times.items()}
     a, b, c = med["A"], med["B"], med["C"]
@@ -302,6 +350,11 @@ def main(argv: list[str] | None = None) -> int:
           for name in variants],
         ("C − latency bound", f"{(c - bound) * 1000:.0f} ms", "",
          f"½ × C's client CPU = {statistics.median(cpus['C']) / 2 * 1000:.0f} ms"),
+        *[(f"client CPU per page of {args.page_size}, back to back (0 ms), {label}",
+           f"{statistics.median(warm[key]) * 1000:.2f} ms",
+           f"{min(warm[key]) * 1000:.2f}–{max(warm[key]) * 1000:.2f} ms",
+           f"{statistics.median(warm[key]) / args.page_size * 1e6:.1f} µs per job")
+          for key, label in (("A", "A's SDK call + json.loads"), ("ours", "fetch_page"))],
     ]
     print()
     print(f"| {args.jobs:,} jobs, {pages} pages of {args.page_size}, {args.latency_ms:g} ms per request "
@@ -329,9 +382,10 @@ def main(argv: list[str] | None = None) -> int:
     print(f"  B no slower than A: B/A = {b / a:.2f}  {_verdict(b <= a)}")
     print(f"  peak RSS growth under {TARGET_RSS_MB:g} MB: {growth_mb:.1f} MB  "
           f"{_verdict(growth_mb < TARGET_RSS_MB)}")
-    cpu_b = per_page("B") * 1000
-    print(f"  client CPU per {args.page_size}-job page at most {TARGET_CPU_PER_PAGE_MS:g} ms (B, "
-          f"sequential): {cpu_b:.2f} ms  {_verdict(cpu_b <= TARGET_CPU_PER_PAGE_MS)}")
+    warm_ours = statistics.median(warm["ours"]) * 1000
+    print(f"  client CPU per {args.page_size}-job page at most {TARGET_CPU_PER_PAGE_MS:g} ms "
+          f"(fetch_page, back to back): {warm_ours:.2f} ms  "
+          f"{_verdict(warm_ours <= TARGET_CPU_PER_PAGE_MS)}")
     return 0
 
 

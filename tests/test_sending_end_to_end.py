@@ -4,6 +4,7 @@ listing, proxies from the environment, and every transport limit ending in one c
 
 from __future__ import annotations
 
+import json
 import time
 from pathlib import Path
 
@@ -11,7 +12,7 @@ import pytest
 
 from foas_refjobs import AuthError, Credentials, FoasClient, RetryPolicy
 from foas_refjobs.cli import main
-from foas_refjobs.credentials import STS_ENDPOINT_VAR, resolve_source
+from foas_refjobs.credentials import IMDS_ENDPOINT_VAR, STS_ENDPOINT_VAR, resolve_source
 from foas_refjobs.emulator import DEFAULT_ACCESS_KEY_ID, DEFAULT_ACCESS_KEY_SECRET, FoasEmulator
 from foas_refjobs.emulator.datagen import generate_jobs
 from hostile_server import HostileServer, Reply, page_body
@@ -28,17 +29,34 @@ def paged(empty_emulator: FoasEmulator) -> FoasEmulator:
     return empty_emulator
 
 
-def test_credentials_are_refreshed_across_expiry_within_one_listing(paged: FoasEmulator,
-                                                                   home: Path) -> None:
+def _source_env(kind: str, emu: FoasEmulator, home: Path) -> dict[str, str]:
+    if kind == "cli-ram-role":
+        (home / ".aliyun").mkdir()
+        (home / ".aliyun" / "config.json").write_text(json.dumps({"current": "r", "profiles": [
+            {"name": "r", "mode": "RamRoleArn", "access_key_id": DEFAULT_ACCESS_KEY_ID,
+             "access_key_secret": DEFAULT_ACCESS_KEY_SECRET, "ram_role_arn": ROLE}]}), encoding="utf-8")
+        return {STS_ENDPOINT_VAR: emu.url}
+    if kind == "oidc":
+        token = home / "token"
+        token.write_text("oidc-token-for-refresh", encoding="utf-8")
+        emu.state.add_oidc_provider("acs:ram::1:oidc-provider/ack", "oidc-token-for-refresh")
+        return {STS_ENDPOINT_VAR: emu.url, "ALIBABA_CLOUD_ROLE_ARN": ROLE,
+                "ALIBABA_CLOUD_OIDC_PROVIDER_ARN": "acs:ram::1:oidc-provider/ack",
+                "ALIBABA_CLOUD_OIDC_TOKEN_FILE": str(token)}
+    if kind == "ecs":
+        emu.state.add_ecs_role("EcsRole")
+        return {IMDS_ENDPOINT_VAR: emu.url, "ALIBABA_CLOUD_ECS_METADATA": "EcsRole"}
+    return {"ALIBABA_CLOUD_CREDENTIALS_URI": emu.url + "/v1/credentials"}
+
+
+@pytest.mark.parametrize("kind", ["cli-ram-role", "oidc", "ecs", "uri"])
+def test_credentials_are_refreshed_across_expiry_within_one_listing(paged: FoasEmulator, home: Path,
+                                                                   kind: str) -> None:
     """Tokens that live 1 s, a listing of 12 sequential pages that takes about 2.5 s."""
     paged.state.sts_lifetime = 1.0
     paged.latency_ms = 200
-    (home / ".aliyun").mkdir()
-    (home / ".aliyun" / "config.json").write_text(
-        '{"current": "r", "profiles": [{"name": "r", "mode": "RamRoleArn", "access_key_id": "'
-        + DEFAULT_ACCESS_KEY_ID + '", "access_key_secret": "' + DEFAULT_ACCESS_KEY_SECRET
-        + '", "ram_role_arn": "' + ROLE + '"}]}', encoding="utf-8")
-    source = resolve_source(env={STS_ENDPOINT_VAR: paged.url}, home=home)
+    source = resolve_source(env=_source_env(kind, paged, home), home=home)
+    assert source.refreshes
     started = time.monotonic()
     with FoasClient(endpoint=paged.url, credentials=source, max_concurrency=1) as client:
         jobs = client.list_ref_package_jobs("proj", "udf.jar", page_size=5)
