@@ -17,6 +17,7 @@ from typing import Any, Optional
 
 import pytest
 
+import test_fail_closed
 from foas_refjobs import Credentials, FoasClient, FoasError
 from foas_refjobs.cli import main
 from foas_refjobs.errors import MAX_MESSAGE_CHARS
@@ -132,19 +133,20 @@ def _address_space_for_one_page() -> int:
 # --- secrets echoed by the server ---------------------------------------------------------
 
 ECHOES = {
-    "request-id": lambda: Reply.json({"RequestId": SECRET, "Code": "Forbidden", "Message": "no"},
+    "request-id": lambda secret: Reply.json({"RequestId": secret, "Code": "Forbidden", "Message": "no"},
                                      status=403),
-    "code": lambda: Reply.json({"RequestId": "R", "Code": f"Bad{SECRET}", "Message": "no"}, status=400),
-    "message": lambda: Reply.json({"RequestId": "R", "Code": "InvalidParameter",
-                                   "Message": f"secret was {SECRET} token {TOKEN}"}, status=400),
-    "message-2xx": lambda: Reply.json({"RequestId": "R", "TotalCount": 0, "TotalPage": 0,
-                                       "Code": "Oops", "Message": SECRET}),
-    "non-json-error": lambda: Reply.status(502, f"<html>upstream said {SECRET}</html>"),
-    "non-json-2xx": lambda: Reply.http(200, [("Content-Type", "text/html")],
-                                       f"<html>{SECRET}</html>"),
-    "job-name": lambda: Reply.json(page_body([job("j1", JobName=f"name {SECRET}")])),
-    "job-id": lambda: Reply.json(page_body([job(f"id-{SECRET}")])),
-    "unknown-key": lambda: Reply.json({**page_body([]), SECRET: {"x": 1}}),
+    "code": lambda secret: Reply.json({"RequestId": "R", "Code": f"Bad{secret}", "Message": "no"},
+                                      status=400),
+    "message": lambda secret: Reply.json({"RequestId": "R", "Code": "InvalidParameter",
+                                   "Message": f"secret was {secret} token {TOKEN}"}, status=400),
+    "message-2xx": lambda secret: Reply.json({"RequestId": "R", "TotalCount": 0, "TotalPage": 0,
+                                       "Code": "Oops", "Message": secret}),
+    "non-json-error": lambda secret: Reply.status(502, f"<html>upstream said {secret}</html>"),
+    "non-json-2xx": lambda secret: Reply.http(200, [("Content-Type", "text/html")],
+                                       f"<html>{secret}</html>"),
+    "job-name": lambda secret: Reply.json(page_body([job("j1", JobName=f"name {secret}")])),
+    "job-id": lambda secret: Reply.json(page_body([job(f"id-{secret}")])),
+    "unknown-key": lambda secret: Reply.json({**page_body([]), secret: {"x": 1}}),
 }
 
 
@@ -152,7 +154,7 @@ ECHOES = {
 @pytest.mark.parametrize("command", [["check-unreferenced"], ["list"], ["list", "--format", "json"]])
 def test_echoed_secrets_are_never_printed(env: None, hostile_server: HostileServer, kind: str,
                                           command: list[str], capsys: pytest.CaptureFixture[str]) -> None:
-    hostile_server.handler = lambda _r: ECHOES[kind]()
+    hostile_server.handler = lambda _r: ECHOES[kind](SECRET)
     rc, out, err = _run(hostile_server, capsys, *command[1:], command=command[0])
     assert SECRET not in out + err  # the CLI has no STS token here; the library test checks one
     assert rc in (1, 3) if command[0] == "check-unreferenced" else rc in (0, 1)
@@ -161,7 +163,7 @@ def test_echoed_secrets_are_never_printed(env: None, hostile_server: HostileServ
 
 @pytest.mark.parametrize("kind", list(ECHOES))
 def test_echoed_secrets_never_reach_exceptions(hostile_server: HostileServer, kind: str) -> None:
-    hostile_server.handler = lambda _r: ECHOES[kind]()
+    hostile_server.handler = lambda _r: ECHOES[kind](SECRET)
     creds = Credentials(KEY_ID, SECRET, security_token=TOKEN)
     with FoasClient(endpoint=hostile_server.url, credentials=creds, max_attempts=1) as client:
         try:
@@ -257,3 +259,32 @@ def test_huge_message_survives_the_guard(tmp_path_factory: pytest.TempPathFactor
     assert refusal is not None and "GuardCheckFailed" in refusal and "InvalidParameter" in refusal
     assert "characters cut" in refusal and "\x1b" not in refusal
     assert len(refusal) < 2 * MAX_MESSAGE_CHARS + 4000
+
+
+# --- the same through the deletion guard (the real provider host) ----------------------------
+
+shared_guard = test_fail_closed.guard_env  # one provider host for these tests too
+
+@pytest.mark.parametrize("kind", ["request-id", "message", "message-2xx", "non-json-error", "job-name"])
+def test_echoed_secrets_never_reach_the_guards_refusal(shared_guard: Any, kind: str) -> None:
+    from test_fail_closed import SECRET as GUARD_SECRET
+    from test_fail_closed import guard_delete
+
+    server = shared_guard[1]
+    server.reset()
+    server.handler = lambda _r: ECHOES[kind](GUARD_SECRET)
+    refusal = guard_delete(shared_guard)  # asserts the secret is absent from every refusal
+    assert refusal is not None and "***" in refusal, refusal
+
+
+@pytest.mark.parametrize("name", HOSTILE_NAMES)
+def test_job_names_cannot_forge_lines_in_the_guards_refusal(shared_guard: Any, name: str) -> None:
+    from test_fail_closed import guard_delete
+
+    server = shared_guard[1]
+    server.reset()
+    server.handler = lambda _r: Reply.json(page_body([job("j1", JobName=name)]))
+    refusal = guard_delete(shared_guard)
+    assert refusal is not None and "PackageInUse" in refusal
+    assert "\x1b" not in refusal and "\r" not in refusal and "\u202e" not in refusal
+    assert not any(line.lstrip().startswith("unreferenced") for line in refusal.splitlines())

@@ -291,6 +291,8 @@ def test_verdict_function_refuses_a_string_for_a_boolean(emulator: FoasEmulator)
         get_package_verdicts(PROJECT, [PACKAGE], committed_only="false")  # type: ignore[arg-type]
     with pytest.raises(InvalidInputError):
         get_ref_package_jobs(PROJECT, PACKAGE, committed_only="false")  # type: ignore[arg-type]
+    with pytest.raises(InvalidInputError):
+        get_ref_package_jobs(PROJECT, PACKAGE, enable_details="yes")  # type: ignore[arg-type]
     assert len(emulator.requests) == 0
 
 

@@ -334,6 +334,30 @@ def create_guard(host: ProviderHost, provider: str, **inputs: Any) -> tuple[str,
     return host.create(provider, checked)
 
 
+def test_guard_follows_its_jar(host: ProviderHost, emulator: FoasEmulator) -> None:
+    """A new jar id, or one not known yet (the engine's probe for delete-before-replace), replaces
+    the guard; a guard from before `jar=` takes the id in place."""
+    host.configure(foas_config(emulator), SECRET_KEYS)
+    provider = fresh(PackageDeletionGuardProvider)
+    query = {"project_name": PROJECT, "package_name": PACKAGE}
+    id_, outs = create_guard(host, provider, jar_id="bucket:jars/a.jar")
+    assert outs["jar_id"] == "bucket:jars/a.jar"
+    same, _ = host.check(provider, {**query, "jar_id": "bucket:jars/a.jar"})
+    assert host.diff(provider, id_, outs, same).changes == provider_pb2.DiffResponse.DIFF_NONE
+    for jar_id in ("bucket:jars/b.jar", rpc.UNKNOWN):
+        news, failures = host.check(provider, {**query, "jar_id": jar_id})
+        assert failures == []
+        diff = host.diff(provider, id_, outs, news)
+        assert diff.changes == provider_pb2.DiffResponse.DIFF_SOME
+        assert list(diff.replaces) == ["jar_id"]
+    old_id, old_outs = create_guard(host, provider)
+    assert "jar_id" not in old_outs
+    news, _ = host.check(provider, {**query, "jar_id": "bucket:jars/a.jar"})
+    diff = host.diff(provider, old_id, old_outs, news)
+    assert diff.changes == provider_pb2.DiffResponse.DIFF_SOME and list(diff.replaces) == []
+    assert host.check(provider, {**query, "jar_id": 7})[1][0][0] == "jar_id"
+
+
 def test_guard_create_is_offline_and_delete_refuses_naming_every_job(
         host: ProviderHost, emulator: FoasEmulator) -> None:
     host.configure(foas_config(emulator), SECRET_KEYS)
