@@ -18,6 +18,7 @@ from foas_refjobs.emulator import (
 from hostile_server import hostile_server  # noqa: F401  (the fixture, for every test module)
 from loopback import forward_proxy, tls_origin  # noqa: F401  (fixtures: a forwarding proxy, an HTTPS origin)
 
+IDLE_TIMEOUT = 60.0  # seconds a test's abandoned requests may take to finish at the shared emulator
 _CLEARED_PREFIXES = ("ALIBABA_CLOUD_", "ALICLOUD_", "ALIYUN_")
 _CLEARED = ("HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy", "ALL_PROXY", "DEBUG")
 
@@ -52,18 +53,27 @@ def _reset(emu: FoasEmulator, state: EmulatorState) -> FoasEmulator:
     return emu
 
 
+def _handed_out(emu: FoasEmulator, state: EmulatorState) -> Iterator[FoasEmulator]:
+    yield _reset(emu, state)
+    # A request the test's client abandoned is still answered here; let it finish now, so its
+    # record and fault-plan number cannot land in the next test's log.
+    if not emu.wait_idle(IDLE_TIMEOUT):
+        pytest.fail(f"the test left requests in flight at the shared emulator after {IDLE_TIMEOUT} s "
+                    "(release its before_request hooks or use a private emulator)")
+
+
 @pytest.fixture
-def emulator(_module_server: FoasEmulator) -> FoasEmulator:
+def emulator(_module_server: FoasEmulator) -> Iterator[FoasEmulator]:
     """The emulator with its default data set, on 127.0.0.1 and a free port; requests count from 1."""
-    return _reset(_module_server, EmulatorState.default())
+    yield from _handed_out(_module_server, EmulatorState.default())
 
 
 @pytest.fixture
-def empty_emulator(_module_server: FoasEmulator) -> FoasEmulator:
+def empty_emulator(_module_server: FoasEmulator) -> Iterator[FoasEmulator]:
     """An emulator that knows the default AccessKey and nothing else; tests fill its state."""
     state = EmulatorState()
     state.add_access_key(DEFAULT_ACCESS_KEY_ID, DEFAULT_ACCESS_KEY_SECRET)
-    return _reset(_module_server, state)
+    yield from _handed_out(_module_server, state)
 
 
 @pytest.fixture

@@ -331,6 +331,21 @@ class FoasEmulator:
         with self._log_lock:
             self.requests.append(entry)
 
+    def wait_idle(self, timeout: float) -> bool:
+        """Wait until no API request is being answered; False if one still is after `timeout` seconds.
+
+        A client that gave up (timeout, Ctrl-C) leaves its request running here; whoever reuses
+        this emulator waits for it, or that request's record lands in the next user's log.
+        """
+        deadline = time.monotonic() + timeout
+        while True:
+            with self._log_lock:
+                if self.in_flight == 0:
+                    return True
+            if time.monotonic() >= deadline:
+                return False
+            time.sleep(0.005)
+
     def start(self) -> FoasEmulator:
         self._thread = threading.Thread(target=self._httpd.serve_forever, name="foas-emulator",
                                         kwargs={"poll_interval": POLL_INTERVAL}, daemon=True)
