@@ -662,6 +662,21 @@ def test_before_request_hook_sees_request_numbers(emulator):
     assert seen == [1, 2]
 
 
+def test_wait_idle_waits_for_a_request_whose_client_is_gone():
+    # A request held past its client's end still lands in the log; wait_idle reports it until then.
+    entered, release = threading.Event(), threading.Event()
+    with FoasEmulator() as emu:
+        emu.before_request.append(lambda n: (entered.set(), release.wait(30)))
+        client = threading.Thread(target=lambda: get(emu), daemon=True)
+        client.start()
+        assert entered.wait(30)
+        assert emu.wait_idle(0.05) is False and len(emu.requests) == 0
+        release.set()
+        assert emu.wait_idle(30) is True
+        assert len(emu.requests) == 1
+        client.join(30)
+
+
 def test_fast_client_helper_sanity(emulator):
     # The same emulator serves the real client: one request, signed by the SDK, accepted.
     creds = Credentials(DEFAULT_ACCESS_KEY_ID, DEFAULT_ACCESS_KEY_SECRET)
