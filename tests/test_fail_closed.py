@@ -30,6 +30,7 @@ from foas_refjobs import (
     FoasError,
     MalformedResponseError,
     NotFoundError,
+    RetryPolicy,
 )
 from foas_refjobs.cli import main
 from hostile_server import FoasPages, HostileServer, Reply, job
@@ -448,6 +449,19 @@ def test_a_stalled_request_is_cut_at_the_total_timeout(hostile_server: HostileSe
     with _client(hostile_server, total_timeout=1.0) as client, pytest.raises(FoasError):
         client.list_ref_package_jobs(PROJECT, PACKAGE)
     assert time.monotonic() - started < 2.5
+
+
+def test_a_retry_backoff_is_cut_at_the_total_timeout(hostile_server: HostileServer) -> None:
+    """Backoffs of 4-5 s against a listing allowed 1 s: the wait is cut, not served in full."""
+    hostile_server.handler = lambda _r: Reply.status(503, b"busy")
+    slow_backoff = RetryPolicy(max_attempts=5, base_delay=4.0, max_delay=5.0)
+    started = time.monotonic()
+    with client_for_server(hostile_server, Credentials(KEY_ID, SECRET), retry_policy=slow_backoff,
+                           max_concurrency=1, total_timeout=1.0) as client, \
+            pytest.raises(DeadlineExceededError):
+        client.list_ref_package_jobs(PROJECT, PACKAGE)
+    assert time.monotonic() - started < 2.0
+    assert len(hostile_server.requests) == 1
 
 
 def test_total_timeout_through_the_cli(hostile_server: HostileServer, monkeypatch: pytest.MonkeyPatch,

@@ -182,14 +182,19 @@ class FoasClient:
 
     # --- listings --------------------------------------------------------------------------
 
-    def _retrying(self, call: Callable[[], P]) -> P:
-        return call_with_retries(lambda: self.limiter.run(call), self.options.retry_policy,
-                                 sleep=self._sleep)
+    def _sleep_until(self, ends: float) -> Callable[[float], None]:
+        """The retry sleep, cut at the listing's deadline: a backoff never outlasts it."""
+        def nap(seconds: float) -> None:
+            (self._sleep or time.sleep)(max(0.0, min(seconds, ends - time.monotonic())))
+        return nap
 
-    def _fetch_retrying(self, fetch: Callable[[int, int], Page], size: int) -> Page:
-        return self._retrying(lambda: fetch(1, size))
+    def _fetch_retrying(self, fetch: Callable[[int, int], Page], size: int,
+                        sleep: Callable[[float], None]) -> Page:
+        return call_with_retries(lambda: self.limiter.run(lambda: fetch(1, size)),
+                                 self.options.retry_policy, sleep=sleep)
 
-    def _discover(self, fetch: Callable[[int, int], Page]) -> tuple[int, Optional[Page]]:
+    def _discover(self, fetch: Callable[[int, int], Page],
+                  sleep: Callable[[float], None]) -> tuple[int, Optional[Page]]:
         """(page size, page 1 at it or None) for a client that does not know its page size yet.
 
         Page 1 is read at FIRST_PAGE_SIZE (the reference's own example value); a
@@ -198,7 +203,7 @@ class FoasClient:
         refuses one (400), and keeps whatever size the service answers with.
         The result is remembered by the client.
         """
-        first = self._fetch_retrying(fetch, FIRST_PAGE_SIZE)
+        first = self._fetch_retrying(fetch, FIRST_PAGE_SIZE, sleep)
         answered = min(FIRST_PAGE_SIZE, first.page_size or FIRST_PAGE_SIZE)
         if answered < FIRST_PAGE_SIZE:  # the service pages smaller than we asked
             return self._remember(answered), first
@@ -210,7 +215,7 @@ class FoasClient:
                 return known, (first if known == answered else None)
             for size in PROBE_PAGE_SIZES:
                 try:
-                    page = self._fetch_retrying(fetch, size)
+                    page = self._fetch_retrying(fetch, size, sleep)
                 except errors.ParameterError:
                     continue
                 return self._remember(min(size, page.page_size or size)), page
@@ -245,11 +250,13 @@ class FoasClient:
         """Every job of a one-jar query, filtered."""
         package = query.package_name
         project = query.project_name
-        fetch = self._until(time.monotonic() + self.options.total_timeout, project, package)
+        ends = time.monotonic() + self.options.total_timeout
+        fetch = self._until(ends, project, package)
+        nap = self._sleep_until(ends)
         size = query.page_size or self._page_size
         first: Optional[Page] = None
         if size is None:
-            size, first = self._discover(fetch)
+            size, first = self._discover(fetch, nap)
         held = [first]
 
         def collect() -> PagingResult[Job]:
@@ -265,7 +272,7 @@ class FoasClient:
                 limiter=self.limiter,
                 executor=self._pages_executor(),
                 first_page=first_page,
-                sleep=self._sleep,
+                sleep=nap,
             )
 
         return verdict.job_list(collect, project, package, query)
