@@ -167,6 +167,30 @@ def test_update_records_the_listing_its_check_planned_on(host: ProviderHost,
     assert len(emulator.requests) - before == 3 * pages
 
 
+def test_the_host_probes_the_page_size_once_per_settings(host: ProviderHost,
+                                                         emulator: FoasEmulator) -> None:
+    """The host keeps one client per settings: a second listing sends no page-size probe."""
+    package = "probe-once.jar"
+    for n in range(120):
+        emulator.state.put_job(PROJECT, {"JobId": f"probe-{n:03d}", "JobName": f"probe_{n}",
+                                         "Packages": package})
+    host.configure(foas_config(emulator), SECRET_KEYS)
+    provider = fresh(RefPackageJobsProvider)
+    news = {"project_name": PROJECT, "package_name": package}
+
+    def listing() -> list[tuple[str, int]]:
+        before = len(emulator.requests)
+        checked, failures = host.check(provider, news)
+        assert failures == [] and checked["jobs_digest"].startswith("sha256:")
+        return [(r.query["pageSize"], r.status) for r in list(emulator.requests)[before:]]
+
+    first = listing()
+    assert ("1000", 400) in first and ("200", 400) in first  # discovery: refused sizes
+    second = listing()
+    assert second == [("100", 200), ("100", 200)]
+    assert_no_secrets(host, provider)
+
+
 def test_preview_is_quiet_when_nothing_changed(host: ProviderHost, emulator: FoasEmulator) -> None:
     host.configure(foas_config(emulator), SECRET_KEYS)
     provider = fresh(RefPackageJobsProvider)

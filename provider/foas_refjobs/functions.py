@@ -15,7 +15,7 @@ from typing import Any, Optional, Union
 import pulumi
 import pulumi.runtime
 
-from .client import FoasClient
+from .client_cache import shared_client
 from .errors import InvalidInputError
 from .pulumi_settings import FoasSettings, settings_from_config
 from .query import Query, validate_packages
@@ -132,7 +132,7 @@ def _listed(project_name: str, package_name: str, region_id: Optional[str],
         raise InvalidInputError(f"enable_details must be a boolean, got {enable_details!r}")
     query = Query.one(project_name, package_name, job_type=job_type,
                       committed_only=False if committed_only is None else committed_only)
-    with FoasClient(program_settings().options(region_id=region_id, endpoint=endpoint)) as client:
+    with shared_client(program_settings().options(region_id=region_id, endpoint=endpoint)) as client:
         job_list = client.list(query)
     return {"id": f"{job_list.project_name}/{job_list.package_name}",
             **listing_fields(job_list, bool(enable_details))}
@@ -270,7 +270,7 @@ def _verdicts(project_name: str, package_names: Sequence[str], region_id: Option
               committed_only: Optional[bool]) -> dict[str, Any]:
     query = Query(project_name, validate_packages(package_names), job_type=job_type,
                   committed_only=False if committed_only is None else committed_only)
-    with FoasClient(program_settings().options(region_id=region_id, endpoint=endpoint)) as client:
+    with shared_client(program_settings().options(region_id=region_id, endpoint=endpoint)) as client:
         many = client.list_many(query)
     for outcome in many:
         if outcome.verdict == "error":

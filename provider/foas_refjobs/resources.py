@@ -32,7 +32,7 @@ from pulumi.dynamic import (
 from pulumi.output import Unknown
 from pulumi.runtime import rpc
 
-from .client import FoasClient
+from .client_cache import shared_client
 from .errors import FoasError, InvalidInputError
 from .model import Job, JobList
 from .options import DEFAULT_MAX_ATTEMPTS, DEFAULT_TIMEOUT
@@ -233,7 +233,7 @@ class _FoasProvider(ResourceProvider):
             timeout=self.timeout, max_attempts=self.max_attempts)
         query = Query.one(inputs["project_name"], inputs["package_name"], job_type=job_type,
                           committed_only=committed_only)
-        with FoasClient(options) as client:
+        with shared_client(options) as client:
             return client.list(query)
 
 
