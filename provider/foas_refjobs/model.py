@@ -106,7 +106,7 @@ class Job:
     @classmethod
     def from_api(cls, raw: Any, request_id: Optional[str] = None) -> Job:
         """Build from one element of `Jobs.Job` (PascalCase keys)."""
-        if not isinstance(raw, Mapping):
+        if type(raw) is not dict and not isinstance(raw, Mapping):
             _malformed(f"a job is a {type(raw).__name__}, expected an object", request_id)
         # Values already of the right type (nearly all of them) skip the converters:
         # this runs once per job, 10,000 times for a big listing.
@@ -124,7 +124,9 @@ class Job:
         value = get("IsCommitted")
         values["is_committed"] = (value if value is None or type(value) is bool
                                   else _as_bool("IsCommitted", value, request_id))
-        packages = _as_str("Packages", raw.get("Packages"), request_id)
+        packages = get("Packages")
+        if type(packages) is not str:
+            packages = _as_str("Packages", packages, request_id)
         values["packages"] = _shared_packages(packages) if packages else ()
         if not values["job_id"]:
             _malformed("a job has no JobId", request_id)
@@ -268,7 +270,8 @@ class Page:
                 _malformed(f"Jobs.Job is a {type(inner).__name__}, expected a list", request_id)
         else:
             _malformed(f"Jobs is a {type(jobs_raw).__name__}, expected an object", request_id)
-        jobs = tuple(Job.from_api(item, request_id) for item in items)
+        from_api = Job.from_api
+        jobs = tuple([from_api(item, request_id) for item in items])
         page_size = body.get("PageSize")
         size = None if page_size in (None, "") else _as_int("PageSize", page_size, request_id)
         if "TotalPage" in body and body["TotalPage"] not in (None, ""):
