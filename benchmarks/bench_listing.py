@@ -41,10 +41,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from _common import ACCESS_KEY_ID, ACCESS_KEY_SECRET, Emulator, clean_environment, vm_hwm_kib
+
 PROJECT = "bench_project"
 PACKAGE = "bench-udf.jar"
-ACCESS_KEY_ID = "LTAI5tBenchmarkKey"
-ACCESS_KEY_SECRET = "benchmark-secret-not-real"
 REGION = "cn-hangzhou"
 
 TARGET_A_OVER_C = 6.0
@@ -54,14 +54,6 @@ TARGET_CPU_PER_PAGE_MS = 0.5
 
 Lister = Callable[[], list[str]]
 
-
-def _clean_environment() -> None:
-    """No credential or proxy of the caller's shell may change what is measured."""
-    for name in list(os.environ):
-        if name.startswith(("ALIBABA_CLOUD_", "ALICLOUD_", "ALIYUN_")) or name.lower() in (
-                "http_proxy", "https_proxy", "all_proxy") or name == "DEBUG":
-            del os.environ[name]
-    os.environ["NO_PROXY"] = os.environ["no_proxy"] = "127.0.0.1,localhost"
 
 
 def _write_data(directory: Path, jobs: int) -> tuple[Path, list[str]]:
@@ -76,32 +68,6 @@ def _write_data(directory: Path, jobs: int) -> tuple[Path, list[str]]:
     path.write_text(json.dumps(data), encoding="utf-8")
     return path, [j["JobId"] for j in generated]
 
-
-class Emulator:
-    """`python -m foas_refjobs emulator` in a child process."""
-
-    def __init__(self, data: Path, latency_ms: float) -> None:
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "foas_refjobs", "emulator", "--port", "0", "--data", str(data),
-             "--latency-ms", str(latency_ms)],
-            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-        assert self.proc.stdout is not None
-        line = self.proc.stdout.readline().strip()
-        prefix = "FOAS emulator listening on "
-        if not line.startswith(prefix):
-            self.stop()
-            raise SystemExit(f"emulator did not start: {line!r}")
-        self.url = line[len(prefix):]
-        self.hostport = self.url.split("://", 1)[1]
-
-    def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
 
 
 def sdk_loop(hostport: str, page_size: int) -> list[str]:
@@ -183,17 +149,6 @@ def warm_page_cpu(hostport: str, url: str, page_size: int, pages: int, rounds: i
     return cpu
 
 
-def _vm_hwm_kib() -> int:
-    """Peak resident set of this process image (Linux /proc), in KiB.
-
-    Not ru_maxrss: that survives exec and would report the parent's peak.
-    """
-    with open("/proc/self/status", encoding="ascii") as fh:
-        for line in fh:
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1])
-    raise RuntimeError("no VmHWM in /proc/self/status")
-
 
 def _child_memory(url: str, page_size: int, concurrency: int) -> None:
     """Run in a fresh process: one listing of C, report peak RSS growth (MiB) as JSON."""
@@ -207,11 +162,11 @@ def _child_memory(url: str, page_size: int, concurrency: int) -> None:
     try:  # reset the high-water mark to the current RSS (Linux >= 4.0)
         with open("/proc/self/clear_refs", "w", encoding="ascii") as fh:
             fh.write("5")
-        before_peak = _vm_hwm_kib()
+        before_peak = vm_hwm_kib()
     except OSError:
         before_peak = before_rss // 1024
     jobs = client.list_ref_package_jobs(PROJECT, PACKAGE, page_size=page_size)
-    after_peak = _vm_hwm_kib()
+    after_peak = vm_hwm_kib()
     after_rss = psutil.Process().memory_info().rss
     client.close()
     print(json.dumps({
@@ -264,7 +219,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--_child-memory", dest="child_memory", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
 
-    _clean_environment()
+    clean_environment()
     from foas_refjobs.options import DEFAULT_MAX_CONCURRENCY
 
     for module in ("aliyunsdkfoas", "psutil"):

@@ -26,7 +26,6 @@ import math
 import os
 import platform
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -34,21 +33,14 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Optional
 
+from _common import ACCESS_KEY_ID, ACCESS_KEY_SECRET, Emulator, clean_environment
+
 PROJECT = "bench_project"
 BIG = "bench-udf.jar"
-ACCESS_KEY_ID = "LTAI5tBenchmarkKey"
-ACCESS_KEY_SECRET = "benchmark-secret-not-real"
 PAGE_SIZE = 50
 JARS = 50
 TARGET_M_OVER_S = 2.0
 
-
-def _clean_environment() -> None:
-    for name in list(os.environ):
-        if name.startswith(("ALIBABA_CLOUD_", "ALICLOUD_", "ALIYUN_")) or name.lower() in (
-                "http_proxy", "https_proxy", "all_proxy") or name == "DEBUG":
-            del os.environ[name]
-    os.environ["NO_PROXY"] = os.environ["no_proxy"] = "127.0.0.1,localhost"
 
 
 def jar_names() -> list[str]:
@@ -81,29 +73,6 @@ def write_data(directory: Path) -> tuple[Path, dict[str, list[str]]]:
     path.write_text(json.dumps(data), encoding="utf-8")
     return path, expected
 
-
-class Emulator:
-    def __init__(self, data: Path, latency_ms: float, *extra: str) -> None:
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "foas_refjobs", "emulator", "--port", "0", "--data", str(data),
-             "--latency-ms", str(latency_ms), *extra],
-            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-        assert self.proc.stdout is not None
-        line = self.proc.stdout.readline().strip()
-        prefix = "FOAS emulator listening on "
-        if not line.startswith(prefix):
-            self.stop()
-            raise SystemExit(f"emulator did not start: {line!r}")
-        self.url = line[len(prefix):]
-
-    def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
 
 
 def client(url: str, concurrency: Optional[int] = None) -> Any:
@@ -166,7 +135,7 @@ def main(argv: Optional[list[str]] = None) -> int:
     parser.add_argument("--max-in-flight", type=int, default=8,
                         help="the throttling emulator's limit (requests at once)")
     args = parser.parse_args(argv)
-    _clean_environment()
+    clean_environment()
     from foas_refjobs.options import DEFAULT_MAX_CONCURRENCY as conc
 
     total_pages = sum(math.ceil(jobs_of(i) / PAGE_SIZE) for i in range(JARS))

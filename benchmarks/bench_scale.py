@@ -29,19 +29,12 @@ import time
 from pathlib import Path
 from typing import Any, Optional
 
+from _common import ACCESS_KEY_ID, ACCESS_KEY_SECRET, Emulator, clean_environment, vm_hwm_kib
+
 PROJECT = "bench_project"
 PACKAGE = "bench-udf.jar"
-ACCESS_KEY_ID = "LTAI5tBenchmarkKey"
-ACCESS_KEY_SECRET = "benchmark-secret-not-real"
 TARGET_CPU_US_PER_JOB = 15.0
 
-
-def _clean_environment() -> None:
-    for name in list(os.environ):
-        if name.startswith(("ALIBABA_CLOUD_", "ALICLOUD_", "ALIYUN_")) or name.lower() in (
-                "http_proxy", "https_proxy", "all_proxy") or name == "DEBUG":
-            del os.environ[name]
-    os.environ["NO_PROXY"] = os.environ["no_proxy"] = "127.0.0.1,localhost"
 
 
 def write_data(path: Path, count: int, rich: bool) -> None:
@@ -58,36 +51,6 @@ def write_data(path: Path, count: int, rich: bool) -> None:
     path.write_text(json.dumps(data), encoding="utf-8")
 
 
-class Emulator:
-    def __init__(self, data: Path, latency_ms: float, *extra: str) -> None:
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "foas_refjobs", "emulator", "--port", "0", "--data", str(data),
-             "--latency-ms", str(latency_ms), *extra],
-            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-        assert self.proc.stdout is not None
-        line = self.proc.stdout.readline().strip()
-        prefix = "FOAS emulator listening on "
-        if not line.startswith(prefix):
-            self.stop()
-            raise SystemExit(f"emulator did not start: {line!r}")
-        self.url = line[len(prefix):]
-
-    def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-
-
-def _vm_hwm_kib() -> int:
-    with open("/proc/self/status", encoding="ascii") as fh:
-        for line in fh:
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1])
-    raise RuntimeError("no VmHWM")
 
 
 def child(url: str, expected: int, page_size: Optional[int]) -> None:
@@ -117,13 +80,13 @@ def child(url: str, expected: int, page_size: Optional[int]) -> None:
             fh.write("5")
     except OSError:
         pass
-    peak0 = _vm_hwm_kib()
+    peak0 = vm_hwm_kib()
     gc.callbacks.append(on_gc)
     cpu0, wall0 = time.process_time(), time.perf_counter()
     jobs = client.list(Query.one(PROJECT, PACKAGE, page_size=page_size))
     wall, cpu = time.perf_counter() - wall0, time.process_time() - cpu0
     gc.callbacks.remove(on_gc)
-    peak = _vm_hwm_kib()
+    peak = vm_hwm_kib()
     if len(jobs.job_ids) != expected or not jobs.consistent:
         raise SystemExit(f"wrong listing: {len(jobs.job_ids)} of {expected}, {jobs.inconsistency}")
     print(json.dumps({"wall": wall, "cpu": cpu, "peak_mib": (peak - peak0) / 1024,
@@ -156,7 +119,7 @@ def main(argv: Optional[list[str]] = None) -> int:
     parser.add_argument("--_expected", dest="expected", type=int)
     parser.add_argument("--_page-size", dest="page_size", type=int)
     args = parser.parse_args(argv)
-    _clean_environment()
+    clean_environment()
     if args.child:
         child(args.child, args.expected, args.page_size)
         return 0
