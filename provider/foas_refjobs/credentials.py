@@ -19,7 +19,9 @@ that neither file has is an error naming it. Temporary credentials come from
 the official library's providers, which refresh them before they expire;
 `CredentialSource.get()` asks on every request, so a long listing outlives any
 one STS token. Static keys need no library, so it is imported only for the
-other sources.
+other sources. The providers' own requests (STS, ECS metadata, a credentials
+URI, CloudSSO) go out through our transport, under the same proxy, NO_PROXY
+and CA bundle rules as the API calls (see `_credentials_http`).
 """
 
 from __future__ import annotations
