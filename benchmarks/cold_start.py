@@ -10,15 +10,19 @@ both alike; compare the medians.
 
     .venv/bin/python benchmarks/cold_start.py [N] [--compare /tmp/old/provider] [--compiled]
 
-`--compiled` writes both trees' bytecode first, as an installed wheel has it;
-without it (and with PYTHONDONTWRITEBYTECODE set) every run compiles the
-package's sources too.
+`--compiled` writes both trees' bytecode first, as an installed wheel has it.
+Without it, both trees' `__pycache__` directories are removed first (Python
+reads bytecode it finds even when PYTHONDONTWRITEBYTECODE is set), so with
+PYTHONDONTWRITEBYTECODE set every run compiles the package's sources, as an
+editable install on such a machine does. Site-packages keep their bytecode in
+both modes. Run each mode several times: the machine's load moves the medians.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -39,6 +43,9 @@ def main() -> int:
                                 stdout=subprocess.PIPE, text=True)
     variants = {"this tree": HERE, **({"compared": args.compare.resolve()} if args.compare else {})}
     times: dict[str, list[float]] = {name: [] for name in variants}
+    for provider in variants.values():
+        for cache in provider.rglob("__pycache__"):
+            shutil.rmtree(cache)
     if args.compiled:
         import compileall
 

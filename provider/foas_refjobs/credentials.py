@@ -26,7 +26,6 @@ and CA bundle rules as the API calls (see `_credentials_http`).
 
 from __future__ import annotations
 
-import configparser
 import json
 import logging
 import os
@@ -416,6 +415,8 @@ def _ini_paths(env: Mapping[str, str], home: Path) -> list[Path]:
 def _from_ini(path: Path, named: Optional[str], env: Mapping[str, str]) -> Optional[CredentialSource]:
     if not path.is_file():
         return None
+    import configparser
+
     parser = configparser.ConfigParser(interpolation=None)
     try:
         parser.read(path, encoding="utf-8")
