@@ -28,10 +28,11 @@ ONLY_WHEN_NEEDED = {
     "several packages": "foas_refjobs.results",
     "request failed": "foas_refjobs.transport_errors",
 }
-# Never loaded by a plain listing: encoded bodies, the emulator, the credential library,
-# the SDK's own send stack, the ini-file reader, shell completion.
-NEVER_FOR_A_PLAIN_LISTING = ("foas_refjobs.decoding", "foas_refjobs.emulator", "alibabacloud_credentials",
-                             "Tea", "aliyunsdkcore.client", "configparser", "shtab")
+# Never loaded by a plain listing: encoded bodies, the emulator, the credential library and
+# its HTTP routing, the SDK's own send stack, the ini-file reader, shell completion.
+NEVER_FOR_A_PLAIN_LISTING = ("foas_refjobs.decoding", "foas_refjobs.emulator",
+                             "foas_refjobs._credentials_http", "alibabacloud_credentials", "Tea",
+                             "aliyunsdkcore.client", "configparser", "shtab")
 
 
 def imported_modules(importtime_stderr: str) -> set[str]:

@@ -19,10 +19,11 @@ from . import __version__
 from .client import FoasClient
 from .errors import FoasError, InvalidInputError
 from .model import JobList
-from .options import DEFAULT_MAX_CONCURRENCY, DEFAULT_TIMEOUT, DEFAULT_TOTAL_TIMEOUT, ClientOptions
+from .options import DEFAULT_MAX_CONCURRENCY, DEFAULT_TOTAL_TIMEOUT, ClientOptions
 from .output import FORMATS, escape, render_listing, render_many_listing
 from .query import JOB_TYPES, MAX_PAGE_SIZE, Query
 from .redaction import safe_text
+from .settings import DEFAULT_TIMEOUT
 
 if TYPE_CHECKING:
     from .results import ManyJobLists
