@@ -10,9 +10,10 @@ is read once more from scratch before it is reported.
 from __future__ import annotations
 
 import gc
+import queue
 import threading
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import FIRST_COMPLETED, Executor, Future, ThreadPoolExecutor, wait
+from concurrent.futures import Executor, Future, ThreadPoolExecutor, wait
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Generic, Optional, TypeVar
@@ -108,28 +109,40 @@ class _Attempt(Generic[P, T]):
             own = executor = ThreadPoolExecutor(max_workers=min(self.width, len(indexes)),
                                                 thread_name_prefix="foas-page",
                                                 initializer=block_interrupts_in_this_thread)
+        pool: Executor = executor
         # A bounded window of queued pages: a listing of a million jobs queues
         # a few dozen futures, not ten thousand.
         window = 2 * self.width
         todo = iter(indexes)
         pending: dict[Future[P], int] = {}
+        # Completed futures arrive here, so each completion costs O(1), not a
+        # waiter installed on (and removed from) every pending future.
+        finished: queue.SimpleQueue[Future[P]] = queue.SimpleQueue()
         interrupted = False
+
+        def submit(index: int) -> None:
+            future = pool.submit(self.fetch, index, self.size)
+            pending[future] = index
+            future.add_done_callback(finished.put)
+
         try:
             for i in todo:
-                pending[executor.submit(self.fetch, i, self.size)] = i
+                submit(i)
                 if len(pending) >= window:
                     break
             while pending:
                 # Timed, so that Ctrl-C is seen at once even when the signal lands on a
                 # page thread (an untimed wait would only wake when a page completes).
-                done, _ = wait(pending, timeout=WAKE_INTERVAL, return_when=FIRST_COMPLETED)
-                for fut in done:
-                    index = pending.pop(fut)
-                    self.pages[index] = fut.result()
-                    self._report(total)
-                    nxt = next(todo, None)
-                    if nxt is not None:
-                        pending[executor.submit(self.fetch, nxt, self.size)] = nxt
+                try:
+                    fut = finished.get(timeout=WAKE_INTERVAL)
+                except queue.Empty:
+                    continue
+                index = pending.pop(fut)
+                self.pages[index] = fut.result()
+                self._report(total)
+                nxt = next(todo, None)
+                if nxt is not None:
+                    submit(nxt)
         except KeyboardInterrupt:
             interrupted = True  # Ctrl-C: do not wait for the requests in flight
             raise
