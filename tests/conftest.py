@@ -16,18 +16,17 @@ from foas_refjobs.emulator import (
     FoasEmulator,
 )
 from hostile_server import hostile_server  # noqa: F401  (the fixture, for every test module)
+from isolation import is_cleared
 from loopback import forward_proxy, tls_origin  # noqa: F401  (fixtures: a forwarding proxy, an HTTPS origin)
 
 IDLE_TIMEOUT = 60.0  # seconds a test's abandoned requests may take to finish at the shared emulator
-_CLEARED_PREFIXES = ("ALIBABA_CLOUD_", "ALICLOUD_", "ALIYUN_")
-_CLEARED = ("HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy", "ALL_PROXY", "DEBUG")
 
 
 @pytest.fixture(autouse=True)
 def clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory) -> None:
     """No credential, region or proxy variable of the developer's shell leaks into a test."""
     for name in list(os.environ):
-        if name.startswith(_CLEARED_PREFIXES) or name in _CLEARED:
+        if is_cleared(name):
             monkeypatch.delenv(name, raising=False)
     # An empty HOME: no ~/.alibabacloud/credentials or ~/.aliyun/config.json of the developer.
     monkeypatch.setenv("HOME", str(tmp_path_factory.mktemp("home")))

@@ -1,6 +1,6 @@
 """Small real servers on 127.0.0.1 for transport tests: a forwarding proxy and a TLS origin.
 
-`ForwardProxy` forwards absolute-URI requests (plain http through a proxy) and
+`ForwardProxy` forwards absolute-URI requests (GET, PUT, POST: plain http through a proxy) and
 tunnels CONNECT (https through a proxy), like squid or tinyproxy would, but only
 ever to loopback addresses; it records what it was asked and can demand
 Basic proxy credentials. `TlsOrigin` is an HTTPS server with the test CA's
@@ -98,15 +98,17 @@ class ForwardProxy:
                 if parts.scheme != "http" or parts.hostname not in _LOOPBACK:
                     self.send_error(403, "loopback http only")
                     return
+                length = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(length) if length else b""
                 upstream = socket.create_connection((parts.hostname, parts.port or 80), timeout=10)
                 try:
                     target = parts.path + (f"?{parts.query}" if parts.query else "")
-                    lines = [f"GET {target} HTTP/1.1"]
+                    lines = [f"{self.command} {target} HTTP/1.1"]
                     for name, value in self.headers.items():
                         if name.lower() not in ("proxy-authorization", "proxy-connection", "connection"):
                             lines.append(f"{name}: {value}")
                     lines.append("Connection: close")
-                    upstream.sendall(("\r\n".join(lines) + "\r\n\r\n").encode("latin-1"))
+                    upstream.sendall(("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + body)
                     while True:
                         data = upstream.recv(65536)
                         if not data:
@@ -115,6 +117,8 @@ class ForwardProxy:
                 finally:
                     upstream.close()
                     self.close_connection = True
+
+            do_PUT = do_POST = do_GET  # the metadata token step and CloudSSO
 
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self._server.daemon_threads = True

@@ -9,6 +9,7 @@ every response and error is kept so tests can grep them for secrets.
 from __future__ import annotations
 
 import asyncio
+import itertools
 import os
 import subprocess
 import sys
@@ -22,9 +23,31 @@ from pulumi.dynamic.dynamic import serialize_provider
 from pulumi.runtime import rpc
 from pulumi.runtime.proto import provider_pb2, provider_pb2_grpc
 
+from foas_refjobs.emulator import DEFAULT_ACCESS_KEY_ID, DEFAULT_ACCESS_KEY_SECRET
+
 PROVIDER_KEY = "__provider"
 SECRET_SIG = {rpc._special_sig_key: rpc._special_secret_sig}
 STACK_URN = "urn:pulumi:test::foas-refjobs"
+# The keys a stack holds as secrets (`pulumi config set --secret`): the engine sends them marked.
+SECRET_KEYS = ("foas:accessKeySecret", "foas:securityToken", "alicloud:secretKey",
+               "alicloud:securityToken")
+
+_serial = itertools.count(1)
+
+
+def stack_config(endpoint: str, alicloud: Optional[dict[str, str]] = None,
+                 **foas: Optional[str]) -> dict[str, str]:
+    """The config of a stack pointed at `endpoint`, with the emulator's AccessKey in `foas:` keys.
+
+    A test names only what it varies: `foas` keys without their prefix (`accessKeySecret=...`,
+    `region=...`; None removes a key) and any `alicloud:` keys, also without it.
+    """
+    config: dict[str, Optional[str]] = {
+        "foas:accessKeyId": DEFAULT_ACCESS_KEY_ID, "foas:accessKeySecret": DEFAULT_ACCESS_KEY_SECRET,
+        "foas:endpoint": endpoint}
+    config.update({f"foas:{key}": value for key, value in foas.items()})
+    config.update({f"alicloud:{key}": value for key, value in (alicloud or {}).items()})
+    return {key: value for key, value in config.items() if value is not None}
 
 
 def secret(value: Any) -> dict[str, Any]:
@@ -91,6 +114,12 @@ class ProviderHost:
             time.sleep(0.02)
         raise RuntimeError("provider host did not print its port")
 
+    def __enter__(self) -> ProviderHost:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()
+
     def close(self) -> None:
         self.channel.close()
         if self.process.poll() is None:
@@ -119,11 +148,23 @@ class ProviderHost:
 
     # --- the ResourceProvider protocol, engine-style ---------------------------------
 
-    def configure(self, config: dict[str, Any], secret_keys: tuple[str, ...] = ()) -> None:
-        args = {k: secret(v) if k in secret_keys else v for k, v in config.items()}
+    def configure(self, config: dict[str, Any]) -> None:
+        """Configure as the engine does, `SECRET_KEYS` marked secret."""
+        args = {k: secret(v) if k in SECRET_KEYS else v for k, v in config.items()}
         variables = {k: str(v) for k, v in config.items()}
         self._call("Configure", provider_pb2.ConfigureRequest(
             variables=variables, args=to_struct(args), acceptSecrets=True, acceptResources=True))
+
+    def provider(self, cls: type, config: dict[str, Any], **provider_args: Any) -> str:
+        """A `__provider` string of `cls` that sees `config`.
+
+        The host runs a provider's configure() once per provider string, with the config of the
+        last Configure before its first use; so this configures, then makes a string the host has
+        not seen (a distinct timeout, unless `provider_args` fix one).
+        """
+        self.configure(config)
+        provider_args.setdefault("timeout", 10.0 + next(_serial) / 1000)
+        return serialized(cls(**provider_args))
 
     def check(self, provider: str, news: dict[str, Any], olds: Optional[dict[str, Any]] = None,
               urn: str = f"{STACK_URN}::r") -> tuple[dict[str, Any], list[tuple[str, str]]]:

@@ -6,12 +6,13 @@ Each case runs the real entry point in a fresh interpreter under
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+
+from isolation import child_env
 
 FORBIDDEN = ("pulumi", "grpc")
 
@@ -36,10 +37,7 @@ def forbidden_imports(modules: set[str]) -> set[str]:
 
 
 def run_importtime(args: list[str], tmp_path: Path) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith(("ALIBABA_CLOUD_", "ALICLOUD_", "ALIYUN_", "PYTHONPROFILEIMPORTTIME"))}
-    env.update({
-        "HOME": str(tmp_path),
+    env = child_env(tmp_path, also_drop=("PYTHONPROFILEIMPORTTIME",), **{
         "ALIBABA_CLOUD_ACCESS_KEY_ID": "LTAI5tColdStartKey",
         "ALIBABA_CLOUD_ACCESS_KEY_SECRET": "cold-start-secret",
         "NO_PROXY": "127.0.0.1", "no_proxy": "127.0.0.1",

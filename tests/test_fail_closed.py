@@ -15,7 +15,6 @@ import json
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, Optional
 
 import pytest
@@ -34,6 +33,7 @@ from foas_refjobs import (
 )
 from foas_refjobs.cli import main
 from hostile_server import FoasPages, HostileServer, Reply, job
+from isolation import child_env
 
 PROJECT, PACKAGE = "proj", "udf.jar"
 KEY_ID, SECRET = "hostile-key-id", "hostile-secret-value-0123"
@@ -172,28 +172,17 @@ def test_cli_gate(hostile_server: HostileServer, case: Case, monkeypatch: pytest
 
 # --- the guard, through the real provider host ---------------------------------------------
 
-_serial = itertools.count(1)
-
-
 @pytest.fixture(scope="module")
 def guard_env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Any, HostileServer, str]]:
     pytest.importorskip("pulumi")
     from foas_refjobs import PackageDeletionGuardProvider
-    from pulumi_host import ProviderHost, serialized
+    from pulumi_host import ProviderHost, stack_config
 
-    home = tmp_path_factory.mktemp("guard-home")
-    env = {k: v for k, v in __import__("os").environ.items()
-           if not k.startswith(("ALIBABA_CLOUD_", "ALICLOUD_", "ALIYUN_"))}
-    env["HOME"] = str(home)
-    with HostileServer() as server:
-        host = ProviderHost(Path(tmp_path_factory.mktemp("guard-host")), env=env)
-        try:
-            provider = serialized(PackageDeletionGuardProvider(max_attempts=1, timeout=5.0))
-            host.configure({"foas:accessKeyId": KEY_ID, "foas:accessKeySecret": SECRET,
-                            "foas:endpoint": server.url}, ("foas:accessKeySecret",))
-            yield host, server, provider
-        finally:
-            host.close()
+    env = child_env(tmp_path_factory.mktemp("guard-home"))
+    with HostileServer() as server, ProviderHost(tmp_path_factory.mktemp("guard-host"), env=env) as host:
+        config = stack_config(server.url, accessKeyId=KEY_ID, accessKeySecret=SECRET)
+        provider = host.provider(PackageDeletionGuardProvider, config, max_attempts=1, timeout=5.0)
+        yield host, server, provider
 
 
 def guard_delete(guard_env: tuple[Any, HostileServer, str], *, block_on: str = "any") -> Optional[str]:

@@ -9,7 +9,6 @@ escape sequence; a huge server Message is cut to a few KB.
 from __future__ import annotations
 
 import json
-import os
 import resource
 import subprocess
 import sys
@@ -22,6 +21,7 @@ from foas_refjobs import Credentials, FoasClient, FoasError
 from foas_refjobs.cli import main
 from foas_refjobs.errors import MAX_MESSAGE_CHARS
 from hostile_server import HostileServer, Reply, job, page_body
+from isolation import child_env
 
 PROJECT, PACKAGE = "proj", "udf.jar"
 KEY_ID, SECRET = "hostile-key-id", "Sup3r-Secret-Value-0123"
@@ -79,10 +79,8 @@ def test_timestamps_the_table_cannot_render(env: None, hostile_server: HostileSe
 
 def _cli_subprocess(args: list[str], *, env_extra: dict[str, str],
                     limit_memory: Optional[int] = None) -> subprocess.CompletedProcess[str]:
-    full_env = {k: v for k, v in os.environ.items()
-                if not k.startswith(("ALIBABA_CLOUD_", "ALICLOUD_", "ALIYUN_"))}
-    full_env.update(ALIBABA_CLOUD_ACCESS_KEY_ID=KEY_ID, ALIBABA_CLOUD_ACCESS_KEY_SECRET=SECRET,
-                    **env_extra)
+    full_env = child_env(ALIBABA_CLOUD_ACCESS_KEY_ID=KEY_ID, ALIBABA_CLOUD_ACCESS_KEY_SECRET=SECRET,
+                         **env_extra)
 
     def limit() -> None:
         if limit_memory is not None:
@@ -239,23 +237,17 @@ def test_huge_message_survives_the_guard(tmp_path_factory: pytest.TempPathFactor
     """Through the provider host: a 5 MiB Message used to overflow gRPC metadata and lose the refusal."""
     pytest.importorskip("pulumi")
     from foas_refjobs import PackageDeletionGuardProvider
-    from pulumi_host import ProviderHost, serialized
+    from pulumi_host import ProviderHost, stack_config
     from test_fail_closed import guard_delete
 
-    env_vars = {k: v for k, v in os.environ.items() if not k.startswith(("ALIBABA_CLOUD_", "ALIYUN_"))}
-    env_vars["HOME"] = str(tmp_path_factory.mktemp("home"))
-    with HostileServer() as server:
+    env = child_env(tmp_path_factory.mktemp("home"))
+    with HostileServer() as server, ProviderHost(tmp_path_factory.mktemp("host"), env=env) as host:
         server.handler = lambda _r: Reply.json(
             {"RequestId": "R", "Code": "InvalidParameter", "Message": "\x1b[2J" + "m" * (5 << 20)},
             status=400)
-        host = ProviderHost(tmp_path_factory.mktemp("host"), env=env_vars)
-        try:
-            provider = serialized(PackageDeletionGuardProvider(max_attempts=1, timeout=5.0))
-            host.configure({"foas:accessKeyId": KEY_ID, "foas:accessKeySecret": SECRET,
-                            "foas:endpoint": server.url}, ("foas:accessKeySecret",))
-            refusal = guard_delete((host, server, provider))
-        finally:
-            host.close()
+        config = stack_config(server.url, accessKeyId=KEY_ID, accessKeySecret=SECRET)
+        provider = host.provider(PackageDeletionGuardProvider, config, max_attempts=1, timeout=5.0)
+        refusal = guard_delete((host, server, provider))
     assert refusal is not None and "GuardCheckFailed" in refusal and "InvalidParameter" in refusal
     assert "characters cut" in refusal and "\x1b" not in refusal
     assert len(refusal) < 2 * MAX_MESSAGE_CHARS + 4000

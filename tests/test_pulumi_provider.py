@@ -10,8 +10,6 @@ process, so each test serializes a provider of its own (a distinct timeout).
 from __future__ import annotations
 
 import base64
-import itertools
-import os
 import socket
 import subprocess
 import sys
@@ -34,40 +32,19 @@ from foas_refjobs.emulator import (
     FoasEmulator,
 )
 from foas_refjobs.resources import GuardCheckFailedError, jobs_digest
-from pulumi_host import ProviderCallError, ProviderHost, serialized
+from isolation import child_env
+from pulumi_host import ProviderCallError, ProviderHost, stack_config
 
 PROJECT = "bayes_team"
 PACKAGE = "blink_test_datastream.jar"
 UNUSED = "unused-udf.jar"
 STS_ID, STS_SECRET, STS_TOKEN = "STS.EmulatorDemoKey", "emulator-sts-secret", "emulator-sts-token-CAIS"
 WRONG_SECRET = "wrong-secret-that-must-never-leak"
-SECRET_KEYS = ("foas:accessKeySecret", "foas:securityToken", "alicloud:secretKey",
-               "alicloud:securityToken")
+NO_FOAS_KEYS: dict[str, str | None] = {"accessKeyId": None, "accessKeySecret": None}
+STS_KEYS = {"accessKeyId": STS_ID, "accessKeySecret": STS_SECRET, "securityToken": STS_TOKEN}
+DEMO_ALICLOUD_KEYS = {"accessKey": DEFAULT_ACCESS_KEY_ID, "secretKey": DEFAULT_ACCESS_KEY_SECRET}
 NEVER_SEEN = (DEFAULT_ACCESS_KEY_SECRET, STS_SECRET, STS_TOKEN, WRONG_SECRET)
 JOB_FIELDS = {f.name for f in fields(Job)}
-
-_serial = itertools.count(1)
-
-
-def fresh(cls: type, **kwargs: Any) -> str:
-    """A provider string this host has not configured yet (timeout is pickled by value)."""
-    kwargs.setdefault("timeout", 10.0 + next(_serial) / 1000)
-    return serialized(cls(**kwargs))
-
-
-def clean_env(home: Path) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith(("ALIBABA_CLOUD_", "ALICLOUD_", "ALIYUN_"))
-           and k not in ("HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy", "ALL_PROXY")}
-    env["HOME"] = str(home)
-    return env
-
-
-def foas_config(emu: FoasEmulator, key_id: str = DEFAULT_ACCESS_KEY_ID,
-                secret: str = DEFAULT_ACCESS_KEY_SECRET, **extra: str) -> dict[str, str]:
-    return {"foas:accessKeyId": key_id, "foas:accessKeySecret": secret,
-            "foas:endpoint": emu.url, **extra}
-
 
 def referencing_ids(emu: FoasEmulator, package: str = PACKAGE, *, committed_only: bool = False,
                     job_type: str | None = None) -> list[str]:
@@ -89,9 +66,8 @@ def assert_no_secrets(host: ProviderHost, *providers: str) -> None:
 @pytest.fixture(scope="module")
 def host(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ProviderHost]:
     workdir = tmp_path_factory.mktemp("provider-host")
-    h = ProviderHost(workdir, env=clean_env(tmp_path_factory.mktemp("host-home")))
-    yield h
-    h.close()
+    with ProviderHost(workdir, env=child_env(tmp_path_factory.mktemp("host-home"))) as h:
+        yield h
     assert h.process.returncode is not None
 
 
@@ -109,8 +85,7 @@ def create_ref(host: ProviderHost, provider: str, **inputs: Any) -> tuple[str, d
 
 def test_create_lists_exactly_the_jobs_the_service_has(host: ProviderHost,
                                                        emulator: FoasEmulator) -> None:
-    host.configure(foas_config(emulator), SECRET_KEYS)
-    provider = fresh(RefPackageJobsProvider)
+    provider = host.provider(RefPackageJobsProvider, stack_config(emulator.url))
     id_, checked, outs = create_ref(host, provider, enable_details=True)
     expected = referencing_ids(emulator)
     assert len(expected) == 15
@@ -132,8 +107,7 @@ def test_create_lists_exactly_the_jobs_the_service_has(host: ProviderHost,
 
 
 def test_per_job_detail_is_opt_in(host: ProviderHost, emulator: FoasEmulator) -> None:
-    host.configure(foas_config(emulator), SECRET_KEYS)
-    provider = fresh(RefPackageJobsProvider)
+    provider = host.provider(RefPackageJobsProvider, stack_config(emulator.url))
     _id, checked, outs = create_ref(host, provider)
     assert "jobs" not in outs and outs["enable_details"] is False
     assert outs["job_ids"] == referencing_ids(emulator) and outs["total_count"] == 15
@@ -146,8 +120,7 @@ def test_per_job_detail_is_opt_in(host: ProviderHost, emulator: FoasEmulator) ->
 def test_update_records_the_listing_its_check_planned_on(host: ProviderHost,
                                                           emulator: FoasEmulator) -> None:
     """check lists; create/update moments later reuse that listing when its digest is the planned one."""
-    host.configure(foas_config(emulator), SECRET_KEYS)
-    provider = fresh(RefPackageJobsProvider)
+    provider = host.provider(RefPackageJobsProvider, stack_config(emulator.url))
     pages = -(-15 // 50)
     before = len(emulator.requests)
     id_, checked, outs = create_ref(host, provider)
@@ -174,8 +147,7 @@ def test_the_host_probes_the_page_size_once_per_settings(host: ProviderHost,
     for n in range(120):
         emulator.state.put_job(PROJECT, {"JobId": f"probe-{n:03d}", "JobName": f"probe_{n}",
                                          "Packages": package})
-    host.configure(foas_config(emulator), SECRET_KEYS)
-    provider = fresh(RefPackageJobsProvider)
+    provider = host.provider(RefPackageJobsProvider, stack_config(emulator.url))
     news = {"project_name": PROJECT, "package_name": package}
 
     def listing() -> list[tuple[str, int]]:
@@ -192,8 +164,7 @@ def test_the_host_probes_the_page_size_once_per_settings(host: ProviderHost,
 
 
 def test_preview_is_quiet_when_nothing_changed(host: ProviderHost, emulator: FoasEmulator) -> None:
-    host.configure(foas_config(emulator), SECRET_KEYS)
-    provider = fresh(RefPackageJobsProvider)
+    provider = host.provider(RefPackageJobsProvider, stack_config(emulator.url))
     id_, _checked, outs = create_ref(host, provider)
     again, failures = host.check(provider, {"project_name": PROJECT, "package_name": PACKAGE})
     assert failures == []
@@ -204,8 +175,7 @@ def test_preview_is_quiet_when_nothing_changed(host: ProviderHost, emulator: Foa
 
 
 def test_second_up_rereads_the_live_list(host: ProviderHost, emulator: FoasEmulator) -> None:
-    host.configure(foas_config(emulator), SECRET_KEYS)
-    provider = fresh(RefPackageJobsProvider)
+    provider = host.provider(RefPackageJobsProvider, stack_config(emulator.url))
     id_, _checked, outs = create_ref(host, provider)
 
     emulator.state.put_job(PROJECT, {"JobId": "new-job-1", "JobName": "fresh_job",
@@ -229,8 +199,7 @@ def test_second_up_rereads_the_live_list(host: ProviderHost, emulator: FoasEmula
 
 def test_a_modified_job_changes_the_digest_of_what_is_recorded(host: ProviderHost,
                                                                emulator: FoasEmulator) -> None:
-    host.configure(foas_config(emulator), SECRET_KEYS)
-    provider = fresh(RefPackageJobsProvider)
+    provider = host.provider(RefPackageJobsProvider, stack_config(emulator.url))
     plain_id, _checked, plain = create_ref(host, provider)
     detail_id, _checked, detailed = create_ref(host, provider, enable_details=True)
     job = emulator.state.referencing_jobs(PROJECT, PACKAGE)[3]
@@ -247,8 +216,7 @@ def test_a_modified_job_changes_the_digest_of_what_is_recorded(host: ProviderHos
 
 def test_refresh_reads_the_new_list_and_keeps_inputs(host: ProviderHost,
                                                      emulator: FoasEmulator) -> None:
-    host.configure(foas_config(emulator), SECRET_KEYS)
-    provider = fresh(RefPackageJobsProvider)
+    provider = host.provider(RefPackageJobsProvider, stack_config(emulator.url))
     id_, checked, outs = create_ref(host, provider)
     assert emulator.state.remove_jobs_referencing(PROJECT, PACKAGE) == 15
 
@@ -265,8 +233,7 @@ def test_refresh_reads_the_new_list_and_keeps_inputs(host: ProviderHost,
 
 
 def test_input_changes_are_updates_not_replaces(host: ProviderHost, emulator: FoasEmulator) -> None:
-    host.configure(foas_config(emulator), SECRET_KEYS)
-    provider = fresh(RefPackageJobsProvider)
+    provider = host.provider(RefPackageJobsProvider, stack_config(emulator.url))
     id_, _checked, outs = create_ref(host, provider)
     for change in ({"package_name": UNUSED}, {"committed_only": True},
                    {"job_type": "flink_batch"}, {"endpoint": emulator.url},
@@ -285,8 +252,7 @@ def test_input_changes_are_updates_not_replaces(host: ProviderHost, emulator: Fo
 
 
 def test_filters_match_the_service_data(host: ProviderHost, emulator: FoasEmulator) -> None:
-    host.configure(foas_config(emulator), SECRET_KEYS)
-    provider = fresh(RefPackageJobsProvider)
+    provider = host.provider(RefPackageJobsProvider, stack_config(emulator.url))
     _id, checked, outs = create_ref(host, provider, job_type="flink_batch", committed_only=True,
                                     enable_details=True)
     assert checked["job_type"] == "FLINK_BATCH"
@@ -299,8 +265,7 @@ def test_filters_match_the_service_data(host: ProviderHost, emulator: FoasEmulat
 
 def test_unknown_inputs_leave_the_digest_unknown_without_a_request(
         host: ProviderHost, emulator: FoasEmulator) -> None:
-    host.configure(foas_config(emulator), SECRET_KEYS)
-    provider = fresh(RefPackageJobsProvider)
+    provider = host.provider(RefPackageJobsProvider, stack_config(emulator.url))
     id_, _checked, outs = create_ref(host, provider)
     before = emulator.faults.requests
     news, failures = host.check(provider, {"project_name": PROJECT, "package_name": rpc.UNKNOWN})
@@ -322,8 +287,7 @@ def test_unknown_inputs_leave_the_digest_unknown_without_a_request(
 ])
 def test_bad_inputs_are_check_failures_before_any_request(
         host: ProviderHost, emulator: FoasEmulator, inputs: dict[str, Any], bad: str) -> None:
-    host.configure(foas_config(emulator), SECRET_KEYS)
-    provider = fresh(RefPackageJobsProvider)
+    provider = host.provider(RefPackageJobsProvider, stack_config(emulator.url))
     _checked, failures = host.check(provider, inputs)
     assert [p for p, _reason in failures] == [bad]
     assert emulator.faults.requests == 0
@@ -331,8 +295,7 @@ def test_bad_inputs_are_check_failures_before_any_request(
 
 def test_listing_errors_fail_check_with_the_service_message(host: ProviderHost,
                                                             emulator: FoasEmulator) -> None:
-    host.configure(foas_config(emulator), SECRET_KEYS)
-    provider = fresh(RefPackageJobsProvider)
+    provider = host.provider(RefPackageJobsProvider, stack_config(emulator.url))
     with pytest.raises(ProviderCallError) as caught:
         host.check(provider, {"project_name": "no_such_project", "package_name": PACKAGE})
     assert "Project.NotExist" in caught.value.details
@@ -340,8 +303,7 @@ def test_listing_errors_fail_check_with_the_service_message(host: ProviderHost,
 
 
 def test_deleting_the_data_source_sends_nothing(host: ProviderHost, emulator: FoasEmulator) -> None:
-    host.configure(foas_config(emulator), SECRET_KEYS)
-    provider = fresh(RefPackageJobsProvider)
+    provider = host.provider(RefPackageJobsProvider, stack_config(emulator.url))
     id_, _checked, outs = create_ref(host, provider)
     before = emulator.faults.requests
     host.delete(provider, id_, outs)
@@ -361,8 +323,7 @@ def create_guard(host: ProviderHost, provider: str, **inputs: Any) -> tuple[str,
 def test_guard_follows_its_jar(host: ProviderHost, emulator: FoasEmulator) -> None:
     """A new jar id, or one not known yet (the engine's probe for delete-before-replace), replaces
     the guard; a guard from before `jar=` takes the id in place."""
-    host.configure(foas_config(emulator), SECRET_KEYS)
-    provider = fresh(PackageDeletionGuardProvider)
+    provider = host.provider(PackageDeletionGuardProvider, stack_config(emulator.url))
     query = {"project_name": PROJECT, "package_name": PACKAGE}
     id_, outs = create_guard(host, provider, jar_id="bucket:jars/a.jar")
     assert outs["jar_id"] == "bucket:jars/a.jar"
@@ -384,8 +345,7 @@ def test_guard_follows_its_jar(host: ProviderHost, emulator: FoasEmulator) -> No
 
 def test_guard_create_is_offline_and_delete_refuses_naming_every_job(
         host: ProviderHost, emulator: FoasEmulator) -> None:
-    host.configure(foas_config(emulator), SECRET_KEYS)
-    provider = fresh(PackageDeletionGuardProvider)
+    provider = host.provider(PackageDeletionGuardProvider, stack_config(emulator.url))
     id_, outs = create_guard(host, provider)
     assert emulator.faults.requests == 0
     assert outs["block_on"] == "any"
@@ -410,8 +370,7 @@ def test_guard_blocking_on_committed_jobs_ignores_drafts(host: ProviderHost,
     for n in (1, 2):
         emu.state.put_job(PROJECT, {"JobId": f"draft-{n}", "JobName": f"draft_{n}",
                                     "Packages": PACKAGE, "IsCommitted": False})
-    host.configure(foas_config(emu), SECRET_KEYS)
-    provider = fresh(PackageDeletionGuardProvider)
+    provider = host.provider(PackageDeletionGuardProvider, stack_config(emu.url))
 
     committed_id, committed_outs = create_guard(host, provider, block_on="committed")
     any_id, any_outs = create_guard(host, provider, block_on="ANY")
@@ -433,8 +392,7 @@ def test_guard_blocking_on_committed_jobs_ignores_drafts(host: ProviderHost,
 
 def test_guard_fails_closed_when_the_service_keeps_failing(host: ProviderHost,
                                                            empty_emulator: FoasEmulator) -> None:
-    host.configure(foas_config(empty_emulator), SECRET_KEYS)
-    provider = fresh(PackageDeletionGuardProvider, max_attempts=2)
+    provider = host.provider(PackageDeletionGuardProvider, stack_config(empty_emulator.url), max_attempts=2)
     empty_emulator.state.add_package(PROJECT, PACKAGE)
     id_, outs = create_guard(host, provider)
     empty_emulator.faults.add("error", status=503, times=None)
@@ -451,8 +409,7 @@ def test_guard_fails_closed_on_a_torn_listing(host: ProviderHost,
     for n in range(120):
         empty_emulator.state.put_job(PROJECT, {"JobId": f"job-{n:03d}", "JobName": f"j{n}",
                                                "Packages": PACKAGE, "IsCommitted": True})
-    host.configure(foas_config(empty_emulator), SECRET_KEYS)
-    provider = fresh(PackageDeletionGuardProvider)
+    provider = host.provider(PackageDeletionGuardProvider, stack_config(empty_emulator.url))
     id_, outs = create_guard(host, provider)
     empty_emulator.faults.add("ignore_page_index", times=None)
     with pytest.raises(ProviderCallError) as caught:
@@ -463,8 +420,8 @@ def test_guard_fails_closed_on_a_torn_listing(host: ProviderHost,
 
 def test_guard_fails_closed_with_a_wrong_secret(host: ProviderHost,
                                                 emulator: FoasEmulator) -> None:
-    host.configure(foas_config(emulator, secret=WRONG_SECRET), SECRET_KEYS)
-    provider = fresh(PackageDeletionGuardProvider)
+    config = stack_config(emulator.url, accessKeySecret=WRONG_SECRET)
+    provider = host.provider(PackageDeletionGuardProvider, config)
     id_, outs = create_guard(host, provider)
     emulator.state.remove_jobs_referencing(PROJECT, PACKAGE)
     with pytest.raises(ProviderCallError) as caught:
@@ -479,8 +436,7 @@ def test_guard_fails_closed_when_the_endpoint_is_unreachable(host: ProviderHost,
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         dead_url = f"http://127.0.0.1:{sock.getsockname()[1]}"
-    host.configure({**foas_config(emulator), "foas:endpoint": dead_url}, SECRET_KEYS)
-    provider = fresh(PackageDeletionGuardProvider, max_attempts=1)
+    provider = host.provider(PackageDeletionGuardProvider, stack_config(dead_url), max_attempts=1)
     id_, outs = create_guard(host, provider)
     with pytest.raises(ProviderCallError) as caught:
         host.delete(provider, id_, outs)
@@ -489,8 +445,7 @@ def test_guard_fails_closed_when_the_endpoint_is_unreachable(host: ProviderHost,
 
 
 def test_guard_without_credentials_fails_closed(host: ProviderHost, emulator: FoasEmulator) -> None:
-    host.configure({"foas:endpoint": emulator.url})
-    provider = fresh(PackageDeletionGuardProvider)
+    provider = host.provider(PackageDeletionGuardProvider, stack_config(emulator.url, **NO_FOAS_KEYS))
     id_, outs = create_guard(host, provider)
     with pytest.raises(ProviderCallError) as caught:
         host.delete(provider, id_, outs)
@@ -500,8 +455,7 @@ def test_guard_without_credentials_fails_closed(host: ProviderHost, emulator: Fo
 
 def test_guard_identity_changes_replace_other_changes_update(host: ProviderHost,
                                                              emulator: FoasEmulator) -> None:
-    host.configure(foas_config(emulator), SECRET_KEYS)
-    provider = fresh(PackageDeletionGuardProvider)
+    provider = host.provider(PackageDeletionGuardProvider, stack_config(emulator.url))
     id_, outs = create_guard(host, provider)
     cases = [
         ({}, provider_pb2.DiffResponse.DIFF_NONE, []),
@@ -530,8 +484,7 @@ def test_guard_identity_changes_replace_other_changes_update(host: ProviderHost,
 ])
 def test_guard_check_rejects_bad_inputs(host: ProviderHost, emulator: FoasEmulator,
                                         inputs: dict[str, Any], bad: str) -> None:
-    host.configure(foas_config(emulator), SECRET_KEYS)
-    provider = fresh(PackageDeletionGuardProvider)
+    provider = host.provider(PackageDeletionGuardProvider, stack_config(emulator.url))
     _checked, failures = host.check(provider, {"project_name": PROJECT, "package_name": PACKAGE,
                                                **inputs})
     assert [p for p, _reason in failures] == [bad]
@@ -541,10 +494,9 @@ def test_guard_check_rejects_bad_inputs(host: ProviderHost, emulator: FoasEmulat
 
 
 def test_alicloud_keys_are_the_fallback(host: ProviderHost, emulator: FoasEmulator) -> None:
-    host.configure({"alicloud:accessKey": DEFAULT_ACCESS_KEY_ID,
-                    "alicloud:secretKey": DEFAULT_ACCESS_KEY_SECRET,
-                    "alicloud:region": "cn-beijing", "foas:endpoint": emulator.url}, SECRET_KEYS)
-    provider = fresh(RefPackageJobsProvider)
+    config = stack_config(emulator.url, **NO_FOAS_KEYS,
+                          alicloud={**DEMO_ALICLOUD_KEYS, "region": "cn-beijing"})
+    provider = host.provider(RefPackageJobsProvider, config)
     _id, _checked, outs = create_ref(host, provider)
     assert outs["job_ids"] == referencing_ids(emulator)
     assert {r.query.get("RegionId") for r in emulator.requests} == {"cn-beijing"}
@@ -553,11 +505,9 @@ def test_alicloud_keys_are_the_fallback(host: ProviderHost, emulator: FoasEmulat
 
 
 def test_foas_keys_win_over_alicloud_keys(host: ProviderHost, emulator: FoasEmulator) -> None:
-    host.configure({**foas_config(emulator, secret=WRONG_SECRET, **{"foas:region": "cn-shanghai"}),
-                    "alicloud:accessKey": DEFAULT_ACCESS_KEY_ID,
-                    "alicloud:secretKey": DEFAULT_ACCESS_KEY_SECRET,
-                    "alicloud:region": "cn-beijing"}, SECRET_KEYS)
-    provider = fresh(RefPackageJobsProvider)
+    config = stack_config(emulator.url, accessKeySecret=WRONG_SECRET, region="cn-shanghai",
+                          alicloud={**DEMO_ALICLOUD_KEYS, "region": "cn-beijing"})
+    provider = host.provider(RefPackageJobsProvider, config)
     with pytest.raises(ProviderCallError) as caught:
         host.check(provider, {"project_name": PROJECT, "package_name": PACKAGE})
     assert "SignatureDoesNotMatch" in caught.value.details
@@ -566,8 +516,7 @@ def test_foas_keys_win_over_alicloud_keys(host: ProviderHost, emulator: FoasEmul
 
 
 def test_resource_region_overrides_config(host: ProviderHost, emulator: FoasEmulator) -> None:
-    host.configure(foas_config(emulator, **{"foas:region": "cn-shanghai"}), SECRET_KEYS)
-    provider = fresh(RefPackageJobsProvider)
+    provider = host.provider(RefPackageJobsProvider, stack_config(emulator.url, region="cn-shanghai"))
     _id, _checked, outs = create_ref(host, provider, region_id="cn-shenzhen")
     assert outs["region_id"] == "cn-shenzhen"
     assert {r.query.get("RegionId") for r in emulator.requests} == {"cn-shenzhen"}
@@ -575,8 +524,7 @@ def test_resource_region_overrides_config(host: ProviderHost, emulator: FoasEmul
 
 def test_half_set_config_pair_is_an_error_naming_the_missing_key(
         host: ProviderHost, emulator: FoasEmulator) -> None:
-    host.configure({"foas:accessKeyId": DEFAULT_ACCESS_KEY_ID, "foas:endpoint": emulator.url})
-    provider = fresh(RefPackageJobsProvider)
+    provider = host.provider(RefPackageJobsProvider, stack_config(emulator.url, accessKeySecret=None))
     with pytest.raises(ProviderCallError) as caught:
         host.check(provider, {"project_name": PROJECT, "package_name": PACKAGE})
     assert "foas:accessKeySecret is not" in caught.value.details
@@ -585,10 +533,8 @@ def test_half_set_config_pair_is_an_error_naming_the_missing_key(
 
 def test_sts_token_from_config_is_sent_and_never_returned(host: ProviderHost,
                                                           emulator: FoasEmulator) -> None:
-    host.configure(foas_config(emulator, key_id=STS_ID, secret=STS_SECRET,
-                               **{"foas:securityToken": STS_TOKEN}), SECRET_KEYS)
-    ref = fresh(RefPackageJobsProvider)
-    guard = fresh(PackageDeletionGuardProvider)
+    ref = host.provider(RefPackageJobsProvider, stack_config(emulator.url, **STS_KEYS))
+    guard = host.provider(PackageDeletionGuardProvider, stack_config(emulator.url, **STS_KEYS))
     _id, _checked, outs = create_ref(host, ref)
     assert outs["total_count"] == 15
     guard_id, guard_outs = create_guard(host, guard)
@@ -599,22 +545,17 @@ def test_sts_token_from_config_is_sent_and_never_returned(host: ProviderHost,
 
 
 def test_environment_is_the_last_resort(tmp_path: Path, emulator: FoasEmulator) -> None:
-    env = clean_env(tmp_path)
-    env.update(ALIBABA_CLOUD_ACCESS_KEY_ID=DEFAULT_ACCESS_KEY_ID,
-               ALIBABA_CLOUD_ACCESS_KEY_SECRET=DEFAULT_ACCESS_KEY_SECRET,
-               ALIBABA_CLOUD_REGION_ID="cn-hongkong")
-    own = ProviderHost(tmp_path, env=env, name="env-host")
-    try:
-        own.configure({"foas:endpoint": emulator.url})
-        provider = serialized(RefPackageJobsProvider())
+    env = child_env(tmp_path, ALIBABA_CLOUD_ACCESS_KEY_ID=DEFAULT_ACCESS_KEY_ID,
+                    ALIBABA_CLOUD_ACCESS_KEY_SECRET=DEFAULT_ACCESS_KEY_SECRET,
+                    ALIBABA_CLOUD_REGION_ID="cn-hongkong")
+    with ProviderHost(tmp_path, env=env, name="env-host") as own:
+        provider = own.provider(RefPackageJobsProvider, stack_config(emulator.url, **NO_FOAS_KEYS))
         checked, failures = own.check(provider, {"project_name": PROJECT, "package_name": PACKAGE})
         assert failures == []
         _id, outs = own.create(provider, checked)
         assert outs["job_ids"] == referencing_ids(emulator)
         assert {r.query.get("RegionId") for r in emulator.requests} == {"cn-hongkong"}
         assert DEFAULT_ACCESS_KEY_SECRET.encode() not in own.transcript.blob()
-    finally:
-        own.close()
     assert DEFAULT_ACCESS_KEY_SECRET.encode() not in own.output()
 
 
@@ -631,15 +572,12 @@ def test_pulumi_alicloud_profile_file_and_assume_role_through_the_host(tmp_path:
         {"name": "deploy", "mode": "AK", "region_id": "cn-shanghai",
          "access_key_id": DEFAULT_ACCESS_KEY_ID, "access_key_secret": DEFAULT_ACCESS_KEY_SECRET}]}),
         encoding="utf-8")
-    env = clean_env(tmp_path)
-    env["ALIBABA_CLOUD_STS_ENDPOINT"] = emulator.url
-    own = ProviderHost(tmp_path, env=env, name="alicloud-host")
-    try:
-        own.configure({"alicloud:profile": "deploy", "alicloud:sharedCredentialsFile": str(shared),
-                       "alicloud:assumeRole": json.dumps({"roleArn": role, "sessionName": "pulumi",
-                                                          "sessionExpiration": 1800}),
-                       "foas:endpoint": emulator.url})
-        provider = serialized(RefPackageJobsProvider())
+    env = child_env(tmp_path, ALIBABA_CLOUD_STS_ENDPOINT=emulator.url)
+    config = stack_config(emulator.url, **NO_FOAS_KEYS, alicloud={
+        "profile": "deploy", "sharedCredentialsFile": str(shared),
+        "assumeRole": json.dumps({"roleArn": role, "sessionName": "pulumi", "sessionExpiration": 1800})})
+    with ProviderHost(tmp_path, env=env, name="alicloud-host") as own:
+        provider = own.provider(RefPackageJobsProvider, config)
         checked, failures = own.check(provider, {"project_name": PROJECT, "package_name": PACKAGE})
         assert failures == []
         _id, outs = own.create(provider, checked)
@@ -652,8 +590,6 @@ def test_pulumi_alicloud_profile_file_and_assume_role_through_the_host(tmp_path:
         for secret in (DEFAULT_ACCESS_KEY_SECRET, *(c.access_key_secret for c in issued),
                        *(c.security_token for c in issued)):
             assert secret.encode() not in blob
-    finally:
-        own.close()
     assert DEFAULT_ACCESS_KEY_SECRET.encode() not in own.output()
 
 

@@ -14,7 +14,6 @@ import copy
 import io
 import json
 import logging
-import os
 import pickle
 import subprocess
 import sys
@@ -33,6 +32,7 @@ from foas_refjobs.cli import main
 from foas_refjobs.emulator import EmulatorState, FoasEmulator
 from foas_refjobs.emulator.datagen import generate_jobs
 from foas_refjobs.redaction import MASK, redact
+from isolation import child_env
 
 PROJECT, PACKAGE = "bayes_team", "udf.jar"
 AK_ID, AK_SECRET = "LTAI5tSecretsTest", "sk-Secrets-Test-0123456789abcdefXYZ"
@@ -261,12 +261,9 @@ def test_cli_refusal_in_process_is_one_clean_line(sts_env: FoasEmulator, monkeyp
 
 
 def _subprocess_env(home: Path, **extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith(("ALIBABA_CLOUD_", "ALICLOUD_", "ALIYUN_")) and k != "DEBUG"}
-    env.update(HOME=str(home), DEBUG="sdk", ALIBABA_CLOUD_ACCESS_KEY_ID=STS_ID,
-               ALIBABA_CLOUD_ACCESS_KEY_SECRET=STS_SECRET, ALIBABA_CLOUD_SECURITY_TOKEN=STS_TOKEN)
-    env.update(extra)
-    return env
+    return child_env(home, **{"DEBUG": "sdk", "ALIBABA_CLOUD_ACCESS_KEY_ID": STS_ID,
+                              "ALIBABA_CLOUD_ACCESS_KEY_SECRET": STS_SECRET,
+                              "ALIBABA_CLOUD_SECURITY_TOKEN": STS_TOKEN, **extra})
 
 
 @pytest.mark.timeout(120)

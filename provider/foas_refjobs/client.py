@@ -67,7 +67,8 @@ class FoasClient:
         self.options = options
         given = options.credentials
         self.credentials: CredentialSource = (
-            given if isinstance(given, CredentialSource) else resolve_source(given))
+            given if isinstance(given, CredentialSource)
+            else resolve_source(given, timeout=options.timeout, connect_timeout=options.connect_timeout))
         self._signer = SdkSigner(self.credentials, options.region_id, options.endpoint)
         if transport is None:
             from .transport import Transport as Urllib3Transport

@@ -19,7 +19,9 @@ that neither file has is an error naming it. Temporary credentials come from
 the official library's providers, which refresh them before they expire;
 `CredentialSource.get()` asks on every request, so a long listing outlives any
 one STS token. Static keys need no library, so it is imported only for the
-other sources.
+other sources. The providers' own requests (STS, ECS metadata, a credentials
+URI, CloudSSO) go out through our transport, under the same proxy, NO_PROXY
+and CA bundle rules as the API calls (see `_credentials_http`).
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ from pathlib import Path
 from typing import Any, NoReturn, Optional
 
 from . import errors
+from ._credentials_http import DEFAULT_CONNECT_TIMEOUT, DEFAULT_TIMEOUT, CredentialHttp, routed
 from .redaction import RedactingFilter, redact
 from .settings import Credentials, region_is_set, resolve_region
 
@@ -152,10 +155,10 @@ class CredentialSource:
     Never pickled and never printed with a secret: only its description shows.
     """
 
-    __slots__ = ("description", "_static", "_provider", "_last", "_lock")
+    __slots__ = ("description", "_static", "_provider", "_last", "_lock", "_http")
 
     def __init__(self, description: str, *, static: Optional[Credentials] = None,
-                 provider: Any = None) -> None:
+                 provider: Any = None, http: Optional[CredentialHttp] = None) -> None:
         if (static is None) == (provider is None):
             raise ValueError("a CredentialSource is static or has a provider")
         self.description = description
@@ -163,6 +166,20 @@ class CredentialSource:
         self._provider = provider
         self._last: Optional[Credentials] = static
         self._lock = threading.Lock()
+        self._http = http
+
+    @property
+    def http(self) -> CredentialHttp:
+        """How the provider's own requests are sent (proxies, CA bundle, deadline)."""
+        if self._http is None:
+            self._http = CredentialHttp.from_env(os.environ)
+        return self._http
+
+    def with_http(self, http: CredentialHttp) -> CredentialSource:
+        """This source, its credential requests sent as `http` says."""
+        if self._provider is None:
+            return self
+        return CredentialSource(self.description, provider=self._provider, http=http)
 
     @property
     def refreshes(self) -> bool:
@@ -181,7 +198,8 @@ class CredentialSource:
             return self._static
         error: Optional[errors.FoasError] = None
         try:
-            fresh = self._provider.get_credentials()
+            with routed(self.http):
+                fresh = self._provider.get_credentials()
             key_id = fresh.get_access_key_id()
             secret = fresh.get_access_key_secret()
             token = fresh.get_security_token() or None
@@ -210,6 +228,11 @@ class CredentialSource:
 
 
 def _library_error(exc: BaseException, description: str) -> errors.FoasError:
+    if isinstance(exc, errors.FoasError):  # our Transport's, from a credential request
+        what = ("cannot reach the credential service: " if isinstance(exc, errors.NetworkError)
+                else "")
+        return type(exc)(f"{description}: {what}{exc.message}", code=exc.code,
+                         http_status=exc.http_status, request_id=exc.request_id)
     text = " ".join(redact(str(exc)).split())[:400]
     name = type(exc).__name__
     if isinstance(exc, (ConnectionError, TimeoutError)) or name in ("RetryError", "ConnectionError",
@@ -507,17 +530,25 @@ def resolve_source(
     profile: Optional[str] = None,
     config_file: Optional[str] = None,
     assume_role: Optional[AssumeRole] = None,
+    timeout: float = DEFAULT_TIMEOUT,
+    connect_timeout: float = DEFAULT_CONNECT_TIMEOUT,
 ) -> CredentialSource:
-    """The first configured source of the chain (see the module docstring), with a role on top."""
-    source = _first_source(credentials, env, home, profile, config_file)
-    if assume_role is None:
-        return source
+    """The first configured source of the chain (see the module docstring), with a role on top.
+
+    A source that asks a service (STS, ECS metadata, a credentials URI, CloudSSO)
+    sends as the API calls do: the same proxy variables and NO_PROXY, the same CA
+    bundle variables, at most `timeout` seconds per request.
+    """
     env = os.environ if env is None else env
-    role = assume_role
-    return _built(f"{role.role_arn} assumed with {source.description}", lambda: _ram_role(
-        source.provider(), role.role_arn, env if env is not None else os.environ,
-        session_name=role.session_name, duration=role.session_expiration, policy=role.policy,
-        external_id=role.external_id))
+    source = _first_source(credentials, env, home, profile, config_file)
+    if assume_role is not None:
+        role, base = assume_role, source
+        source = _built(f"{role.role_arn} assumed with {base.description}", lambda: _ram_role(
+            base.provider(), role.role_arn, env, session_name=role.session_name,
+            duration=role.session_expiration, policy=role.policy, external_id=role.external_id))
+    if not source.refreshes:
+        return source
+    return source.with_http(CredentialHttp.from_env(env, timeout=timeout, connect_timeout=connect_timeout))
 
 
 def _first_source(credentials: Optional[Credentials], env: Optional[Mapping[str, str]],

@@ -452,7 +452,8 @@ class Transport:
             manager.clear()
 
     def send(self, method: str, url: str, headers: Mapping[str, str], *,
-             timeout: float = 10.0, deadline: Optional[float] = None) -> Reply:
+             timeout: float = 10.0, deadline: Optional[float] = None,
+             body: Optional[bytes] = None) -> Reply:
         """One request; `deadline` (time.monotonic()) defaults to now + `timeout`, for everything."""
         started = time.monotonic()
         deadline = started + timeout if deadline is None else min(deadline, started + timeout)
@@ -468,7 +469,7 @@ class Transport:
         try:
             remaining = max(deadline - time.monotonic(), 0.001)
             response = opener.urlopen(
-                method, target if direct else url, headers=sent, redirect=False, retries=False,
+                method, target if direct else url, body=body, headers=sent, redirect=False, retries=False,
                 preload_content=False, decode_content=False, assert_same_host=False,
                 timeout=urllib3.Timeout(connect=min(self.connect_timeout, remaining), read=remaining))
             _current.attempt = None

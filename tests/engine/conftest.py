@@ -24,6 +24,7 @@ from typing import Any, Optional
 import pytest
 
 from foas_refjobs.emulator import DEFAULT_ACCESS_KEY_ID, DEFAULT_ACCESS_KEY_SECRET, FoasEmulator
+from isolation import child_env
 
 REPO = Path(__file__).resolve().parents[2]
 TOOLS_BIN = REPO / ".tools" / "bin"
@@ -138,11 +139,9 @@ class Engine:
 
 
 def engine_env(root: Path, **extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith(("ALIBABA_CLOUD_", "ALICLOUD_", "ALIYUN_", "PULUMI_"))}
-    env.update(
-        PATH=f"{env.get('PATH', '')}:{TOOLS_BIN}",
-        HOME=str(root / "home"),
+    return child_env(
+        root / "home", also_drop=("PULUMI_",),
+        PATH=f"{os.environ.get('PATH', '')}:{TOOLS_BIN}",
         PULUMI_HOME=str(root / "home" / ".pulumi"),
         PULUMI_BACKEND_URL=f"file://{root / 'state'}",
         PULUMI_CONFIG_PASSPHRASE=PASSPHRASE,
@@ -151,7 +150,6 @@ def engine_env(root: Path, **extra: str) -> dict[str, str]:
         PULUMI_PYTHON_CMD=sys.executable,
         **extra,
     )
-    return env
 
 
 @pytest.fixture
