@@ -135,7 +135,7 @@ def test_refusals_carry_no_secret(emu: FoasEmulator, key: tuple[str, str, str | 
 @pytest.fixture
 def sdk_debug(monkeypatch: pytest.MonkeyPatch) -> Iterator[io.StringIO]:
     """DEBUG=sdk as a user would set it; the request/response dump's stderr handler in a buffer."""
-    from foas_refjobs.transport import DEBUG_HANDLER as handler
+    from foas_refjobs.http_debug import DEBUG_HANDLER as handler
 
     monkeypatch.setenv("DEBUG", "sdk")
     buffer = io.StringIO()

@@ -15,8 +15,10 @@ from pathlib import Path
 import pytest
 
 from foas_refjobs import AuthError, MalformedResponseError, NetworkError, __version__
+from foas_refjobs.decoding import decode_body
 from foas_refjobs.errors import FoasError, InvalidInputError
-from foas_refjobs.transport import ProxyRules, Transport, decode_body
+from foas_refjobs.proxies import ProxyRules
+from foas_refjobs.transport import Transport
 from hostile_server import HostileServer, Reply
 from loopback import CA_FILE, ForwardProxy, TlsOrigin
 

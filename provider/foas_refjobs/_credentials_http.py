@@ -61,7 +61,8 @@ class CredentialHttp:
     @classmethod
     def from_env(cls, env: Optional[Mapping[str, str]] = None, *, timeout: float = DEFAULT_TIMEOUT,
                  connect_timeout: float = DEFAULT_CONNECT_TIMEOUT) -> CredentialHttp:
-        from .transport import ProxyRules, ca_bundle_from_env
+        from .proxies import ProxyRules
+        from .transport import ca_bundle_from_env
 
         env = os.environ if env is None else env
         kept = {name: env[name] for name in _ENV_NAMES if env.get(name)}

@@ -5,43 +5,43 @@ headers and the decoded body. Every bound a hostile server could stretch is
 enforced here: one total deadline per request (connect, response headers and
 body together, not per read), a cap on raw and on decoded bytes (every layer
 of a stacked Content-Encoding), a strict Content-Length. Every failure leaves
-as one of our errors, mapped in `_no_answer`; nothing partial is returned.
+as one of our errors, mapped in `transport_errors`; nothing partial is returned.
 
 Proxies follow the environment as curl and requests do (HTTP_PROXY,
-HTTPS_PROXY, NO_PROXY, either case); ~/.netrc is never read. TLS is verified,
-against REQUESTS_CA_BUNDLE, CURL_CA_BUNDLE or SSL_CERT_FILE when set, else
-the system's store.
+HTTPS_PROXY, NO_PROXY, either case; the rules are in `proxies`); ~/.netrc is
+never read. TLS is verified, against REQUESTS_CA_BUNDLE, CURL_CA_BUNDLE or
+SSL_CERT_FILE when set, else the system's store. What only some requests need
+(proxy rules, Content-Encoding decoding, the DEBUG=sdk dump, failure mapping)
+lives in its own module, imported when first needed: a direct plain listing
+starts without it.
 """
 
 from __future__ import annotations
 
 import http.client
-import ipaddress
-import logging
 import os
 import platform
 import re
 import socket
 import ssl
-import sys
 import threading
 import time
-import zlib
 from collections.abc import Mapping
-from dataclasses import dataclass
-from typing import Any, Optional, Union
-from urllib.parse import unquote, urlsplit
+from typing import TYPE_CHECKING, Any, Optional
+from urllib.parse import urlsplit
 
 import urllib3
 from urllib3 import exceptions as u3
 from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
-from urllib3.util import make_headers
 
 from . import __version__, errors
-from .redaction import RedactingFilter, redact, register_secret
+from .redaction import redact
 from .sending import Reply
 from .watchdog import WATCHDOG
+
+if TYPE_CHECKING:
+    from .proxies import ProxyRules
 
 PACKAGE = "pulumi-foas-refjobs"
 USER_AGENT = (f"{PACKAGE}/{__version__} Python/{platform.python_version()} "
@@ -49,34 +49,11 @@ USER_AGENT = (f"{PACKAGE}/{__version__} Python/{platform.python_version()} "
 DEFAULT_MAX_BODY_BYTES = 32 * 1024 * 1024
 _READ_SIZE = 1 << 16
 _DIGITS = re.compile(r"[0-9]{1,18}")
-_MAX_TEXT = 300
+# Any of these set means proxy rules apply (NO_PROXY alone changes nothing).
+_PROXY_VARIABLES = ("http_proxy", "HTTP_PROXY", "https_proxy", "HTTPS_PROXY", "all_proxy", "ALL_PROXY")
 
 
 # --- DEBUG=sdk, as the SDK's own send path had it -------------------------------------------
-
-
-class _StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
-    """Writes to whatever sys.stderr is at the time of the record, unless a stream was set."""
-
-    def __init__(self) -> None:
-        self._stream: Any = None
-        super().__init__()
-        self._stream = None
-
-    @property
-    def stream(self) -> Any:
-        return self._stream if self._stream is not None else sys.stderr
-
-    @stream.setter
-    def stream(self, value: Any) -> None:
-        self._stream = value if value is not sys.stderr else None
-
-
-http_debug = logging.getLogger("foas_refjobs.http_debug")
-http_debug.setLevel(logging.DEBUG)
-DEBUG_HANDLER = _StderrHandler()
-http_debug.addHandler(DEBUG_HANDLER)
-http_debug.addFilter(RedactingFilter())
 
 
 def _debug_enabled(env: Mapping[str, str]) -> bool:
@@ -85,12 +62,9 @@ def _debug_enabled(env: Mapping[str, str]) -> bool:
 
 def _dump(method: str, url: str, headers: Mapping[str, str], status: int,
           reply_headers: Mapping[str, str]) -> None:
-    parts = urlsplit(url)
-    lines = [f"> {method} {url} HTTP/1.1", f"> Host : {parts.netloc}"]
-    lines += [f"> {k} : {v}" for k, v in headers.items()]
-    lines.append(f"< HTTP/1.1 {status}")
-    lines += [f"< {k} : {v}" for k, v in reply_headers.items()]
-    http_debug.debug(redact("\n" + "\n".join(lines)))
+    from .http_debug import dump
+
+    dump(method, url, headers, status, reply_headers)
 
 
 # --- the total deadline -------------------------------------------------------------------
@@ -159,106 +133,6 @@ class _HTTPSPool(HTTPSConnectionPool):
 _POOLS = {"http": _HTTPPool, "https": _HTTPSPool}
 
 
-# --- proxies ------------------------------------------------------------------------------
-
-
-def _env(env: Mapping[str, str], name: str) -> Optional[str]:
-    """Lower case first, as curl and requests read them; empty means unset."""
-    return env.get(name.lower()) or env.get(name.upper()) or None
-
-
-@dataclass(frozen=True)
-class ProxyRules:
-    """HTTP_PROXY/HTTPS_PROXY/NO_PROXY as curl and requests apply them.
-
-    NO_PROXY entries are comma- or space-separated: `*` (every host), a host
-    name (itself and every subdomain; a leading `.` or `*.` is allowed), an IP
-    address, or a CIDR range; an entry with `:port` matches that port only.
-    """
-
-    http: Optional[str] = None
-    https: Optional[str] = None
-    no_proxy: tuple[str, ...] = ()
-
-    @classmethod
-    def from_env(cls, env: Optional[Mapping[str, str]] = None) -> ProxyRules:
-        env = os.environ if env is None else env
-        all_proxy = _env(env, "all_proxy")
-        # A CGI script gets the client's `Proxy:` header as HTTP_PROXY: ignore it there.
-        http_proxy = env.get("http_proxy") or (None if "REQUEST_METHOD" in env
-                                                else env.get("HTTP_PROXY")) or all_proxy
-        https_proxy = _env(env, "https_proxy") or all_proxy
-        entries = (_env(env, "no_proxy") or "").replace(",", " ").split()
-        for proxy in (http_proxy, https_proxy):
-            if proxy:
-                _check_proxy_url(proxy)
-        return cls(http_proxy or None, https_proxy or None, tuple(e.lower() for e in entries))
-
-    def proxy_for(self, scheme: str, host: str, port: int) -> Optional[str]:
-        proxy = self.https if scheme == "https" else self.http
-        if proxy is None or self.bypass(host, port):
-            return None
-        return proxy
-
-    def bypass(self, host: str, port: int) -> bool:
-        host = host.lower().strip("[]").rstrip(".")
-        try:
-            address: Optional[Union[ipaddress.IPv4Address, ipaddress.IPv6Address]] = \
-                ipaddress.ip_address(host)
-        except ValueError:
-            address = None
-        for entry in self.no_proxy:
-            if entry == "*":
-                return True
-            name, entry_port = _split_entry(entry)
-            if entry_port is not None and entry_port != port:
-                continue
-            if address is not None:
-                try:
-                    if address in ipaddress.ip_network(name, strict=False):
-                        return True
-                except ValueError:
-                    pass
-                continue
-            name = name.removeprefix("*").lstrip(".").rstrip(".")
-            if name and (host == name or host.endswith("." + name)):
-                return True
-        return False
-
-
-def _split_entry(entry: str) -> tuple[str, Optional[int]]:
-    if entry.startswith("["):  # [::1]:8080
-        inside, _, rest = entry[1:].partition("]")
-        port = rest[1:] if rest.startswith(":") else ""
-        return inside, int(port) if port.isdigit() else None
-    if entry.count(":") == 1:
-        name, _, port = entry.partition(":")
-        return name, int(port) if port.isdigit() else None
-    return entry, None
-
-
-def _check_proxy_url(proxy: str) -> None:
-    parts = urlsplit(proxy if "://" in proxy else "http://" + proxy)
-    if parts.scheme not in ("http", "https"):
-        raise errors.InvalidInputError(
-            f"proxy scheme {parts.scheme!r} is not supported (use an http:// or https:// proxy)")
-    if not parts.hostname:
-        raise errors.InvalidInputError("a proxy variable is set but names no host")
-    register_secret(parts.password)
-
-
-def _proxy_parts(proxy: str) -> tuple[str, dict[str, str]]:
-    """The proxy URL without user-info, and the Proxy-Authorization that carries it instead."""
-    parts = urlsplit(proxy if "://" in proxy else "http://" + proxy)
-    headers: dict[str, str] = {}
-    if parts.username is not None:
-        credentials = f"{unquote(parts.username)}:{unquote(parts.password or '')}"
-        headers.update(make_headers(proxy_basic_auth=credentials))
-        register_secret(headers["proxy-authorization"])
-    netloc = parts.netloc.rpartition("@")[2]
-    return f"{parts.scheme}://{netloc}", headers
-
-
 # --- TLS ----------------------------------------------------------------------------------
 
 
@@ -293,77 +167,6 @@ def tls_context(ca_bundle: Optional[str] = None) -> ssl.SSLContext:
         return _contexts.setdefault(ca_bundle, context)
 
 
-# --- decoding -----------------------------------------------------------------------------
-
-
-class _TooLarge(Exception):
-    pass
-
-
-def _decoder(name: str) -> Any:
-    if name in ("gzip", "x-gzip"):
-        return zlib.decompressobj(16 + zlib.MAX_WBITS)
-    if name == "deflate":
-        return None  # zlib or raw deflate: decided on the first bytes
-    raise errors.MalformedResponseError(f"unsupported Content-Encoding {name!r}")
-
-
-def _inflate_layer(name: str, data: bytes, limit: int) -> bytes:
-    """One encoding layer, never producing more than `limit` bytes (multi-member gzip allowed)."""
-    out: list[bytes] = []
-    produced = 0
-    if name == "deflate":
-        wbits = zlib.MAX_WBITS if len(data) >= 2 and (data[0] * 256 + data[1]) % 31 == 0 \
-            and data[0] & 0x0F == 8 else -zlib.MAX_WBITS
-        members = [zlib.decompressobj(wbits)]
-    else:
-        members = [_decoder(name)]
-    pending = data
-    while True:
-        decoder = members[-1]
-        while pending:
-            chunk = decoder.decompress(pending, limit + 1 - produced)
-            produced += len(chunk)
-            if produced > limit:
-                raise _TooLarge
-            out.append(chunk)
-            pending = decoder.unconsumed_tail
-            if decoder.eof:
-                break
-        if not decoder.eof:
-            raise errors.MalformedResponseError(f"{name} body is truncated")
-        rest = decoder.unused_data
-        if not rest or name == "deflate":
-            if rest.strip(b"\0"):
-                raise errors.MalformedResponseError(f"data after the end of the {name} stream")
-            break
-        members.append(_decoder(name))
-        pending = rest
-    return b"".join(out)
-
-
-def decode_body(encoding_header: Optional[str], raw: bytes, limit: int) -> bytes:
-    """Undo every Content-Encoding layer, last applied first; each layer capped at `limit`."""
-    if not encoding_header or not raw:
-        return raw
-    names = [n.strip().lower() for n in encoding_header.split(",") if n.strip()]
-    for name in names:  # reject an unknown coding before any work
-        if name != "identity":
-            _decoder(name)
-    body = raw
-    for name in reversed(names):
-        if name == "identity":
-            continue
-        try:
-            body = _inflate_layer(name, body, limit)
-        except _TooLarge:
-            raise errors.MalformedResponseError(
-                f"response body exceeds {limit} bytes once decoded ({name} layer)") from None
-        except zlib.error as exc:
-            raise errors.MalformedResponseError(f"cannot decode the {name} body: {exc}") from None
-    return body
-
-
 # --- the transport ------------------------------------------------------------------------
 
 
@@ -387,7 +190,11 @@ class Transport:
                  max_body_bytes: int = DEFAULT_MAX_BODY_BYTES, ca_bundle: Optional[str] = None,
                  env: Optional[Mapping[str, str]] = None, user_agent: str = USER_AGENT) -> None:
         env = os.environ if env is None else env
-        self.proxies = ProxyRules.from_env(env)
+        self.proxies: Optional[ProxyRules] = None
+        if any(env.get(name) for name in _PROXY_VARIABLES):
+            from .proxies import ProxyRules
+
+            self.proxies = ProxyRules.from_env(env)
         self.connect_timeout = connect_timeout
         self.max_body_bytes = max_body_bytes
         self.user_agent = user_agent
@@ -413,7 +220,9 @@ class Transport:
                 if proxy is None:
                     manager = urllib3.PoolManager(num_pools=4, **self._pool_kw)
                 else:
-                    url, auth = _proxy_parts(proxy)
+                    from .proxies import proxy_parts
+
+                    url, auth = proxy_parts(proxy)
                     manager = urllib3.ProxyManager(url, num_pools=4, proxy_headers=auth,
                                                    **self._pool_kw)
                 manager.pool_classes_by_scheme = _POOLS
@@ -434,7 +243,7 @@ class Transport:
             parts = urlsplit(origin)
             scheme, host = parts.scheme, parts.hostname or ""
             port = parts.port or (443 if scheme == "https" else 80)
-            proxy = self.proxies.proxy_for(scheme, host, port)
+            proxy = None if self.proxies is None else self.proxies.proxy_for(scheme, host, port)
             manager = self._manager(proxy)
             if scheme == "https" and "ssl_context" not in manager.connection_pool_kw:
                 # Made on the first https origin only: plain http never pays for it.
@@ -525,8 +334,12 @@ class Transport:
                 chunks.append(chunk)
             raw = b"".join(chunks)
         response.release_conn()
-        body = decode_body(headers.get("content-encoding"), raw, limit)
-        return Reply(response.status, headers, body)
+        encoding = headers.get("content-encoding")
+        if encoding and raw:  # we ask for identity; a server or proxy may encode all the same
+            from .decoding import decode_body
+
+            raw = decode_body(encoding, raw, limit)
+        return Reply(response.status, headers, raw)
 
     @staticmethod
     def _discard(response: Any) -> None:
@@ -535,77 +348,8 @@ class Transport:
             response.release_conn()
 
 
-def _text(exc: BaseException) -> str:
-    text = redact(str(exc))
-    text = re.sub(r"://[^/@\s]*@", "://***@", text)
-    return text[:_MAX_TEXT]
-
-
-# OpenSSL's reasons when the peer answers a ClientHello with plain HTTP ("HTTP/1.1 400 ...").
-_PLAIN_HTTP_REASONS = ("WRONG_VERSION_NUMBER", "RECORD_LAYER_FAILURE", "PACKET_LENGTH_TOO_LONG",
-                       "HTTP_REQUEST")
-
-
-def _answered_tls_in_plain_http(exc: BaseException) -> bool:
-    seen: set[int] = set()
-    pending: list[BaseException] = [exc]
-    while pending:
-        current = pending.pop()
-        if id(current) in seen:
-            continue
-        seen.add(id(current))
-        if isinstance(current, ssl.SSLError) and current.reason in _PLAIN_HTTP_REASONS:
-            return True
-        pending += [e for e in (current.__cause__, current.__context__) if e is not None]
-        pending += [a for a in current.args if isinstance(a, BaseException)]
-        reason = getattr(current, "reason", None)
-        if isinstance(reason, BaseException):
-            pending.append(reason)
-    upper = str(exc).upper()
-    return any(f"[SSL: {reason}]" in upper for reason in _PLAIN_HTTP_REASONS)
-
-
 def _no_answer(exc: BaseException, expired: bool, budget: float,
                url: Optional[str] = None) -> errors.FoasError:
-    """The one mapping from what urllib3/http.client/the socket raised to our errors."""
-    parts = urlsplit(url) if url else None
-    if parts is not None and parts.scheme == "https" and _answered_tls_in_plain_http(exc):
-        return errors.NetworkError(
-            f"{parts.netloc} answered the TLS handshake in plain HTTP; for a plain-HTTP server "
-            f"(such as the emulator) write the endpoint as http://{parts.netloc}",
-            code=errors.PLAIN_HTTP_SERVER)
-    if expired:
-        return errors.NetworkError(f"response took longer than {budget:.3g}s "
-                                   "(connect, headers and body together)", code="Timeout")
-    cause: BaseException = exc
-    while True:  # urllib3 wraps: MaxRetryError(reason=ProtocolError(..., RemoteDisconnected))
-        inner = getattr(cause, "reason", None)
-        if isinstance(inner, BaseException):
-            cause = inner
-            continue
-        args: tuple[Any, ...] = getattr(cause, "args", ())
-        if isinstance(cause, u3.ProtocolError) and len(args) > 1 and isinstance(args[1], BaseException):
-            cause = args[1]
-            continue
-        break
-    if isinstance(cause, (u3.InvalidHeader, u3.HeaderParsingError, http.client.LineTooLong,
-                          u3.DecodeError)):
-        return errors.MalformedResponseError(f"malformed response: {_text(cause)}")
-    if isinstance(cause, http.client.IncompleteRead):
-        return errors.NetworkError(f"connection closed mid-body: {_text(cause)}")
-    if isinstance(cause, (ConnectionError, http.client.RemoteDisconnected, u3.NewConnectionError)):
-        return errors.NetworkError(f"connection failed: {_text(cause)}")
-    if isinstance(cause, http.client.HTTPException):  # BadStatusLine, too many headers, ...
-        return errors.MalformedResponseError(f"not an HTTP response: {_text(cause)}")
-    if isinstance(cause, (u3.TimeoutError, socket.timeout, TimeoutError)):
-        return errors.NetworkError(f"timed out: {_text(cause)}", code="Timeout")
-    if isinstance(cause, (u3.SSLError, ssl.SSLError)):
-        return errors.NetworkError(f"TLS failed: {_text(cause)}", code="TLSError")
-    if isinstance(cause, u3.ProxyError) or "Tunnel connection failed" in str(cause):
-        if " 407" in str(cause):
-            return errors.AuthError("the proxy refused our proxy credentials (HTTP 407)",
-                                    code="ProxyAuthenticationRequired", http_status=407)
-        return errors.NetworkError(f"proxy failed: {_text(cause)}", code="ProxyError")
-    if isinstance(cause, u3.LocationParseError):
-        return errors.InvalidInputError(f"cannot send to this URL: {_text(cause)}")
-    return errors.NetworkError(f"{type(cause).__name__}: {_text(cause)}")
+    from .transport_errors import no_answer
+
+    return no_answer(exc, expired, budget, url)
