@@ -7,7 +7,8 @@ real against the emulator's credential services:
 - with a dead proxy on 127.0.0.1:9 and NO_PROXY=127.0.0.1 it goes direct;
 - with a forwarding proxy and no NO_PROXY it goes through the proxy;
 - against a service that trickles its answer it fails within the deadline;
-- its failures carry no secret.
+- its failures carry no secret;
+- it follows no redirect and never reads ~/.netrc.
 The `library_alone` tests pin what alibabacloud-credentials does by itself (the
 reason for foas_refjobs._credentials_http): when one fails, the library changed
 and the adapter must be re-checked.
@@ -33,7 +34,7 @@ from foas_refjobs import Credentials, FoasClient
 from foas_refjobs.credentials import IMDS_ENDPOINT_VAR, STS_ENDPOINT_VAR, AssumeRole, resolve_source
 from foas_refjobs.emulator import DEFAULT_ACCESS_KEY_ID, DEFAULT_ACCESS_KEY_SECRET, FoasEmulator
 from foas_refjobs.emulator.credential_services import _ecs_style
-from foas_refjobs.errors import InvalidInputError, NetworkError
+from foas_refjobs.errors import AuthError, InvalidInputError, NetworkError
 from hostile_server import HostileServer, Reply
 from loopback import CA_FILE, TLS_DIR, ForwardProxy
 
@@ -247,6 +248,42 @@ def test_a_stalled_name_lookup_is_under_the_deadline(home: Path, monkeypatch: py
     assert "sts.stalled.invalid" in info.value.message
 
 
+# --- redirects and ~/.netrc ------------------------------------------------------------------------
+
+def _redirect_then_record(hostile: HostileServer) -> None:
+    hostile.queue(Reply.http(302, [("Location", hostile.url + "/v1/elsewhere")]))
+
+
+def _netrc(home: Path) -> None:
+    path = Path(os.environ["HOME"]) / ".netrc"
+    path.write_text("machine 127.0.0.1 login someone password netrc-Secret-7\n", encoding="ascii")
+    path.chmod(0o600)
+
+
+def test_library_alone_follows_a_redirect_with_netrc_credentials(hostile: HostileServer, home: Path,
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    """Pins the misbehaviour: requests' Session.send follows redirects and re-reads ~/.netrc for them."""
+    _redirect_then_record(hostile)
+    _netrc(home)
+    env = configure("uri", hostile.url, home, monkeypatch)
+    with pytest.raises(Exception):  # noqa: B017 - the 599 at the redirect's target
+        resolve_source(env=env, home=home).provider().get_credentials()
+    assert [r.path for r in hostile.requests] == ["/v1/credentials", "/v1/elsewhere"]
+    assert hostile.requests[1].headers.get("authorization", "").startswith("Basic ")
+
+
+def test_no_redirect_is_followed_and_netrc_is_never_read(hostile: HostileServer, home: Path,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    _redirect_then_record(hostile)
+    _netrc(home)
+    env = configure("uri", hostile.url, home, monkeypatch)
+    with pytest.raises(AuthError) as info:  # a refusal: HTTP 302 is not credentials
+        resolve_source(env=env, home=home).get()
+    assert "302" in str(info.value)
+    assert [r.path for r in hostile.requests] == ["/v1/credentials"]
+    assert "authorization" not in hostile.requests[0].headers
+
+
 # --- TLS: the CA bundle variables -----------------------------------------------------------------
 
 class _TlsCredentialsUri:
@@ -343,10 +380,32 @@ def test_failures_carry_no_secret(hostile: HostileServer, home: Path, kind: str,
     with caplog.at_level(logging.DEBUG), pytest.raises(NetworkError) as info:
         source.get()
     assert "proxy" in info.value.message.lower()  # the dead proxy was tried, and said so
+    assert "Refresh credentials failed" in caplog.text  # the library's own log line was captured
     text = " ".join([str(info.value), repr(info.value), caplog.text, *capfd.readouterr(), repr(source)])
     for secret in (DEFAULT_ACCESS_KEY_SECRET, OIDC_TOKEN, SSO_TOKEN, PROXY_PASSWORD):
         assert secret not in text
     assert "Traceback" not in text
+
+
+@pytest.mark.parametrize("kind,secret", [("oidc", OIDC_TOKEN), ("cloud_sso", SSO_TOKEN)])
+def test_a_service_echoing_the_request_leaks_nothing(hostile: HostileServer, home: Path, kind: str,
+                                                     secret: str, monkeypatch: pytest.MonkeyPatch,
+                                                     caplog: pytest.LogCaptureFixture,
+                                                     capfd: pytest.CaptureFixture[str]) -> None:
+    """The library quotes a refusal's body in its error and its log; the token we sent is masked."""
+    def echo(request: Any) -> Reply:
+        seen = {"Code": "Denied", "Target": request.target, "Headers": dict(request.headers)}
+        return Reply.json(seen, status=400)
+
+    hostile.handler = echo
+    env = configure(kind, hostile.url, home, monkeypatch, DEBUG="sdk")
+    with caplog.at_level(logging.DEBUG), pytest.raises(Exception) as info:  # noqa: B017
+        resolve_source(env=env, home=home).get()
+    sent = hostile.requests[0]
+    assert secret in sent.target + json.dumps(sent.headers)  # it was on the wire...
+    text = " ".join([str(info.value), repr(info.value), caplog.text, *capfd.readouterr()])
+    assert "Denied" in str(info.value) and "Refresh credentials failed" in caplog.text
+    assert secret not in text  # ...and nowhere in what we show
 
 
 def test_secrets_sent_by_the_library_are_masked_in_a_failure(emu: FoasEmulator, home: Path,

@@ -5,17 +5,19 @@ ECS metadata, credentials-URI, CloudSSO and OAuth request with Tea's
 `TeaCore.do_action`, which calls `requests.Session.send` with a proxies dict
 it builds itself: NO_PROXY is never applied (`Session.send` skips the
 environment merge that would), the CA bundle variables are not read (certifi
-plus the system store), and the timeouts are per socket operation, not a
-total. The library's own option (`HttpOptions`: one proxy, connect and read
-timeouts) cannot say "direct", because an empty proxy falls back to the
-environment's.
+plus the system store), the timeouts are per socket operation, not a
+total, and a redirect is followed with ~/.netrc credentials added to it
+(`Session.rebuild_auth`). The library's own option (`HttpOptions`: one
+proxy, connect and read timeouts) cannot say "direct", because an empty
+proxy falls back to the environment's.
 
 So while a `CredentialSource` asks its provider for credentials (`routed`),
 `TeaCore.do_action` called on that thread is answered by our Transport: the
 same NO_PROXY rule, proxy variables and CA bundle variables as the API calls,
 one total deadline per request (name resolution included), no ~/.netrc, no
 redirects. A call on any other thread, such as an application's own use of
-the library, goes to Tea unchanged.
+the library, goes to Tea unchanged. urllib3's request-line log gets our
+redacting filter: an STS query carries the OIDC or STS token.
 
 Library internals relied on, each pinned by tests/test_credential_http.py:
 - providers send with `Tea.core.TeaCore.do_action(request, runtime_options)`,
@@ -27,6 +29,7 @@ Library internals relied on, each pinned by tests/test_credential_http.py:
 
 from __future__ import annotations
 
+import logging
 import os
 import threading
 import time
@@ -37,7 +40,7 @@ from typing import Any, Optional
 from urllib.parse import parse_qsl, urlsplit, urlunsplit
 
 from . import errors
-from .redaction import register_secret
+from .redaction import RedactingFilter, register_secret
 
 DEFAULT_TIMEOUT = 10.0
 DEFAULT_CONNECT_TIMEOUT = 5.0
@@ -193,6 +196,11 @@ def install() -> None:
         do_action._foas_routed = True  # type: ignore[attr-defined]
         do_action.__wrapped__ = original  # type: ignore[attr-defined]
         TeaCore.do_action = staticmethod(do_action)
+        # urllib3 logs each request line at DEBUG; an STS query carries the OIDC or STS token.
+        for name in ("urllib3.connectionpool", "urllib3.connection"):
+            logger = logging.getLogger(name)
+            if not any(isinstance(f, RedactingFilter) for f in logger.filters):
+                logger.addFilter(RedactingFilter())
         _installed = True
 
 
