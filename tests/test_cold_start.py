@@ -27,10 +27,13 @@ ONLY_WHEN_NEEDED = {
     "check-unreferenced": "foas_refjobs.verdict_output",
     "several packages": "foas_refjobs.results",
     "request failed": "foas_refjobs.transport_errors",
+    "keys in a profile file": "foas_refjobs.credential_providers",
 }
-# Never loaded by a plain listing: encoded bodies, the emulator, the credential library and
-# its HTTP routing, the SDK's own send stack, the ini-file reader, shell completion.
+# Never loaded by a plain listing: encoded bodies, the emulator, the credential chain past the
+# environment's keys, the credential library and its HTTP routing, the SDK's own send stack,
+# the ini-file reader, shell completion.
 NEVER_FOR_A_PLAIN_LISTING = ("foas_refjobs.decoding", "foas_refjobs.emulator",
+                             "foas_refjobs.credential_providers",
                              "foas_refjobs._credentials_http", "alibabacloud_credentials", "Tea",
                              "aliyunsdkcore.client", "configparser", "shtab")
 
@@ -116,6 +119,12 @@ def _listing(emulator: FoasEmulator, tmp_path: Path, case: str) -> set[str]:
         extra["HTTP_PROXY"] = "http://127.0.0.1:9"
     if case == "DEBUG=sdk":
         extra["DEBUG"] = "sdk"
+    if case == "keys in a profile file":  # an empty variable is an unset one
+        extra = {"ALIBABA_CLOUD_ACCESS_KEY_ID": "", "ALIBABA_CLOUD_ACCESS_KEY_SECRET": ""}
+        (tmp_path / ".alibabacloud").mkdir()
+        (tmp_path / ".alibabacloud" / "credentials").write_text(
+            f"[default]\ntype = access_key\naccess_key_id = {DEFAULT_ACCESS_KEY_ID}\n"
+            f"access_key_secret = {DEFAULT_ACCESS_KEY_SECRET}\n", encoding="utf-8")
     proc = run_importtime(["-m", "foas_refjobs", command, "--project", "bayes_team", *packages,
                            "--endpoint", endpoint, "--max-concurrency", "1", "--timeout", "5"],
                           tmp_path, **extra)
