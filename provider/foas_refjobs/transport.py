@@ -2,18 +2,19 @@
 
 Takes method, URL and headers exactly as signed elsewhere and returns status,
 headers and the decoded body. Every bound a hostile server could stretch is
-enforced here: one total deadline per request (connect, response headers and
-body together, not per read), a cap on raw and on decoded bytes (every layer
-of a stacked Content-Encoding), a strict Content-Length. Every failure leaves
+enforced here: one total deadline per request (a new connection's name
+lookup, connect, response headers and body together, not per read), a cap on
+raw and on decoded bytes (every layer of a stacked Content-Encoding), a strict
+Content-Length. Every failure leaves
 as one of our errors, mapped in `transport_errors`; nothing partial is returned.
 
 Proxies follow the environment as curl and requests do (HTTP_PROXY,
 HTTPS_PROXY, NO_PROXY, either case; the rules are in `proxies`); ~/.netrc is
 never read. TLS is verified, against REQUESTS_CA_BUNDLE, CURL_CA_BUNDLE or
 SSL_CERT_FILE when set, else the system's store. What only some requests need
-(proxy rules, Content-Encoding decoding, the DEBUG=sdk dump, failure mapping)
-lives in its own module, imported when first needed: a direct plain listing
-starts without it.
+(proxy rules, looking up a host name, Content-Encoding decoding, the DEBUG=sdk
+dump, failure mapping) lives in its own module, imported when first needed: a
+direct plain listing to an IP address (the emulator) starts without any of it.
 """
 
 from __future__ import annotations
