@@ -18,8 +18,7 @@ import pytest
 from urllib3.connection import HTTPConnection
 
 from clients import client_for_server
-from foas_refjobs import Credentials, NetworkError
-from foas_refjobs import name_lookup
+from foas_refjobs import Credentials, NetworkError, name_lookup
 from foas_refjobs.transport import Transport, _TrackedHTTPSConnection
 from hostile_server import FoasPages, HostileServer, Reply, job
 from loopback import CA_FILE, ForwardProxy, TlsOrigin
