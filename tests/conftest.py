@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import functools
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import pytest
 
@@ -52,8 +53,11 @@ def _reset(emu: FoasEmulator, state: EmulatorState) -> FoasEmulator:
     return emu
 
 
-def _handed_out(emu: FoasEmulator, state: EmulatorState) -> Iterator[FoasEmulator]:
-    yield _reset(emu, state)
+@pytest.fixture
+def emulator_with(_module_server: FoasEmulator) -> Iterator[Callable[[EmulatorState], FoasEmulator]]:
+    """Hands out the module's emulator serving `state` (a module's own data set), reset as if new."""
+    emu = _module_server
+    yield functools.partial(_reset, emu)
     # A request the test's client abandoned is still answered here; let it finish now, so its
     # record and fault-plan number cannot land in the next test's log.
     if not emu.wait_idle(IDLE_TIMEOUT):
@@ -62,17 +66,17 @@ def _handed_out(emu: FoasEmulator, state: EmulatorState) -> Iterator[FoasEmulato
 
 
 @pytest.fixture
-def emulator(_module_server: FoasEmulator) -> Iterator[FoasEmulator]:
+def emulator(emulator_with: Callable[[EmulatorState], FoasEmulator]) -> FoasEmulator:
     """The emulator with its default data set, on 127.0.0.1 and a free port; requests count from 1."""
-    yield from _handed_out(_module_server, EmulatorState.default())
+    return emulator_with(EmulatorState.default())
 
 
 @pytest.fixture
-def empty_emulator(_module_server: FoasEmulator) -> Iterator[FoasEmulator]:
+def empty_emulator(emulator_with: Callable[[EmulatorState], FoasEmulator]) -> FoasEmulator:
     """An emulator that knows the default AccessKey and nothing else; tests fill its state."""
     state = EmulatorState()
     state.add_access_key(DEFAULT_ACCESS_KEY_ID, DEFAULT_ACCESS_KEY_SECRET)
-    yield from _handed_out(_module_server, state)
+    return emulator_with(state)
 
 
 @pytest.fixture

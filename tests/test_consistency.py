@@ -10,7 +10,7 @@ list that calls itself complete.
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from types import SimpleNamespace
 from typing import Any
 
@@ -37,10 +37,8 @@ JOBS = 25  # three pages: 10, 10, 5
 
 
 @pytest.fixture
-def emu() -> Iterator[FoasEmulator]:
-    state = EmulatorState.with_jobs(PROJECT, PACKAGE, generate_jobs(PROJECT, PACKAGE, JOBS))
-    with FoasEmulator(state) as server:
-        yield server
+def emu(emulator_with: Callable[[EmulatorState], FoasEmulator]) -> FoasEmulator:
+    return emulator_with(EmulatorState.with_jobs(PROJECT, PACKAGE, generate_jobs(PROJECT, PACKAGE, JOBS)))
 
 
 def client_for(emu: FoasEmulator, concurrency: int = 1) -> FoasClient:

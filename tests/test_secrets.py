@@ -18,7 +18,7 @@ import pickle
 import subprocess
 import sys
 import traceback
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -52,12 +52,11 @@ def assert_clean(*texts: str | bytes, where: str) -> None:
 
 
 @pytest.fixture
-def emu() -> Iterator[FoasEmulator]:
+def emu(emulator_with: Callable[[EmulatorState], FoasEmulator]) -> FoasEmulator:
     state = EmulatorState.with_jobs(PROJECT, PACKAGE, generate_jobs(PROJECT, PACKAGE, 12),
                                     key_id=AK_ID, secret=AK_SECRET)
     state.add_sts(STS_ID, STS_SECRET, STS_TOKEN)
-    with FoasEmulator(state) as server:
-        yield server
+    return emulator_with(state)
 
 
 CREDENTIALS = {

@@ -13,7 +13,7 @@ import gc
 import os
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
 import psutil
@@ -40,11 +40,10 @@ THREAD_TOLERANCE = 1
 
 
 @pytest.fixture
-def emu() -> Iterator[FoasEmulator]:
+def emu(emulator_with: Callable[[EmulatorState], FoasEmulator]) -> FoasEmulator:
     state = EmulatorState.with_jobs(PROJECT, PACKAGE, generate_jobs(PROJECT, PACKAGE, 5))
     state.add_package(PROJECT, "other.jar")
-    with FoasEmulator(state) as server:
-        yield server
+    return emulator_with(state)
 
 
 def _creds() -> Credentials:
