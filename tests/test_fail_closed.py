@@ -41,6 +41,13 @@ JOBS = [job("j1"), job("j2"), job("j3")]
 J = [json.dumps(j) for j in JOBS]
 
 
+@pytest.fixture
+def env_keys(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The hostile server's AccessKey in the documented variables, where the CLI gate reads it."""
+    monkeypatch.setenv("ALIBABA_CLOUD_ACCESS_KEY_ID", KEY_ID)
+    monkeypatch.setenv("ALIBABA_CLOUD_ACCESS_KEY_SECRET", SECRET)
+
+
 def _body(total: int, jobs: str = "", extra: str = "", *, page_size: int = 50) -> str:
     """A page as text, so duplicate keys and odd keys survive."""
     pages = -(-total // page_size)
@@ -147,11 +154,9 @@ def test_library(hostile_server: HostileServer, case: Case) -> None:
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
-def test_cli_gate(hostile_server: HostileServer, case: Case, monkeypatch: pytest.MonkeyPatch,
+def test_cli_gate(hostile_server: HostileServer, case: Case, env_keys: None,
                   capsys: pytest.CaptureFixture[str]) -> None:
     _serve(hostile_server, case)
-    monkeypatch.setenv("ALIBABA_CLOUD_ACCESS_KEY_ID", KEY_ID)
-    monkeypatch.setenv("ALIBABA_CLOUD_ACCESS_KEY_SECRET", SECRET)
     argv = ["check-unreferenced", "--project", PROJECT, "--package", PACKAGE,
             "--endpoint", hostile_server.url]
     if case.committed_only:
@@ -246,7 +251,7 @@ FILTER_CASES = [
                          [pytest.param(*c[1:], id=c[0]) for c in FILTER_CASES])
 def test_filters_keep_unreadable_values(hostile_server: HostileServer, fields: dict[str, Any],
                                         committed_only: bool, job_type: Optional[str], referenced: bool,
-                                        monkeypatch: pytest.MonkeyPatch,
+                                        env_keys: None,
                                         capsys: pytest.CaptureFixture[str]) -> None:
     hostile_server.handler = lambda _request: Reply.json(_one_job(**fields))
     with _client(hostile_server) as client:
@@ -254,8 +259,6 @@ def test_filters_keep_unreadable_values(hostile_server: HostileServer, fields: d
                                                job_type=job_type)
     assert listing.referenced is referenced and listing.consistent
 
-    monkeypatch.setenv("ALIBABA_CLOUD_ACCESS_KEY_ID", KEY_ID)
-    monkeypatch.setenv("ALIBABA_CLOUD_ACCESS_KEY_SECRET", SECRET)
     argv = ["check-unreferenced", "--project", PROJECT, "--package", PACKAGE, "--endpoint",
             hostile_server.url, *(["--committed-only"] if committed_only else []),
             *(["--job-type", job_type] if job_type else [])]
@@ -369,10 +372,8 @@ def test_listings_that_never_agree_are_inconsistent(hostile_server: HostileServe
     assert len(hostile_server.requests) == 6
 
 
-def test_race_through_the_cli_gate(hostile_server: HostileServer, monkeypatch: pytest.MonkeyPatch,
+def test_race_through_the_cli_gate(hostile_server: HostileServer, env_keys: None,
                                    capsys: pytest.CaptureFixture[str]) -> None:
-    monkeypatch.setenv("ALIBABA_CLOUD_ACCESS_KEY_ID", KEY_ID)
-    monkeypatch.setenv("ALIBABA_CLOUD_ACCESS_KEY_SECRET", SECRET)
     argv = ["check-unreferenced", "--project", PROJECT, "--package", PACKAGE, "--endpoint",
             hostile_server.url, "--committed-only", "--page-size", "3"]
     hostile_server.handler = _race_pages(3)
@@ -399,13 +400,11 @@ def test_race_through_the_guard(guard_env: tuple[Any, HostileServer, str]) -> No
 
 @pytest.mark.parametrize("value", ["false", "true", 0, 1, "no"])
 def test_get_ref_package_jobs_rejects_non_booleans(hostile_server: HostileServer, value: Any,
-                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+                                                   env_keys: None) -> None:
     """bool("false") is True: a string must not silently turn the filter on."""
     pytest.importorskip("pulumi")
     from foas_refjobs import InvalidInputError, get_ref_package_jobs
 
-    monkeypatch.setenv("ALIBABA_CLOUD_ACCESS_KEY_ID", KEY_ID)
-    monkeypatch.setenv("ALIBABA_CLOUD_ACCESS_KEY_SECRET", SECRET)
     with pytest.raises(InvalidInputError, match="committed_only must be a boolean"):
         get_ref_package_jobs(PROJECT, PACKAGE, endpoint=hostile_server.url, committed_only=value)
     assert hostile_server.requests == []
@@ -453,10 +452,8 @@ def test_a_retry_backoff_is_cut_at_the_total_timeout(hostile_server: HostileServ
     assert len(hostile_server.requests) == 1
 
 
-def test_total_timeout_through_the_cli(hostile_server: HostileServer, monkeypatch: pytest.MonkeyPatch,
+def test_total_timeout_through_the_cli(hostile_server: HostileServer, env_keys: None,
                                        capsys: pytest.CaptureFixture[str]) -> None:
-    monkeypatch.setenv("ALIBABA_CLOUD_ACCESS_KEY_ID", KEY_ID)
-    monkeypatch.setenv("ALIBABA_CLOUD_ACCESS_KEY_SECRET", SECRET)
     hostile_server.handler = _slow_pages(0.3)
     started = time.monotonic()
     rc = main(["check-unreferenced", "--project", PROJECT, "--package", PACKAGE, "--endpoint",
@@ -491,7 +488,7 @@ TRANSPORT_CASES = {
 @pytest.mark.parametrize("kind", list(TRANSPORT_CASES))
 def test_transport_bounds_through_library_cli_and_guard(
         kind: str, hostile_server: HostileServer, guard_env: tuple[Any, HostileServer, str],
-        monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+        env_keys: None, capsys: pytest.CaptureFixture[str]) -> None:
     make, code = TRANSPORT_CASES[kind]
     hostile_server.handler = lambda _r: make()
     started = time.monotonic()
@@ -499,8 +496,6 @@ def test_transport_bounds_through_library_cli_and_guard(
         client.list_ref_package_jobs(PROJECT, PACKAGE)
     assert code in info.value.one_line() and time.monotonic() - started < 4
 
-    monkeypatch.setenv("ALIBABA_CLOUD_ACCESS_KEY_ID", KEY_ID)
-    monkeypatch.setenv("ALIBABA_CLOUD_ACCESS_KEY_SECRET", SECRET)
     rc = main(["check-unreferenced", "--project", PROJECT, "--package", PACKAGE, "--endpoint",
                hostile_server.url, "--timeout", "2"])
     out, err = capsys.readouterr()

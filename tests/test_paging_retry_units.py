@@ -4,12 +4,20 @@ from __future__ import annotations
 
 import random
 import threading
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Optional
+from typing import Any, Optional
 
 import pytest
 
-from foas_refjobs import InconsistentListingError, NetworkError, ParameterError, RetryPolicy, ThrottlingError
+from foas_refjobs import (
+    FoasError,
+    InconsistentListingError,
+    NetworkError,
+    ParameterError,
+    RetryPolicy,
+    ThrottlingError,
+)
 from foas_refjobs.operation import Operation
 from foas_refjobs.paging import collect_all_pages, pages_needed
 from foas_refjobs.retry import call_with_retries
@@ -103,6 +111,71 @@ def test_a_long_listing_never_has_more_pages_in_flight_than_its_width() -> None:
 
     result = collect_all_pages(counting, OP, NO_RETRY, page_size=2, max_concurrency=3)
     assert len(result.items) == 2000 and peak[0] <= 3
+
+
+class CountingExecutor(ThreadPoolExecutor):
+    """A shared executor like the client's, counting the tasks a listing gives it."""
+
+    def __init__(self, workers: int) -> None:
+        super().__init__(max_workers=workers)
+        self.tasks = 0
+
+    def submit(self, *args: Any, **kwargs: Any) -> Any:
+        self.tasks += 1
+        return super().submit(*args, **kwargs)
+
+
+def test_a_listing_gives_the_executor_a_task_per_worker_not_per_page() -> None:
+    names = [f"n{i}" for i in range(500)]
+    fetch, calls = server(names)
+    with CountingExecutor(8) as executor:
+        result = collect_all_pages(fetch, OP, NO_RETRY, page_size=5, max_concurrency=4,
+                                   executor=executor)
+    assert list(result.items) == names and len(calls) == 100
+    assert executor.tasks == 4
+
+
+def test_progress_is_reported_once_per_page_from_the_listing_thread() -> None:
+    fetch, _ = server([f"n{i}" for i in range(60)])
+    seen: list[tuple[int, int, str]] = []
+    collect_all_pages(fetch, OP, NO_RETRY, page_size=5, max_concurrency=4,
+                      progress=lambda done, total: seen.append(
+                          (done, total, threading.current_thread().name)))
+    assert [done for done, _, _ in seen] == list(range(1, 13))
+    assert {total for _, total, _ in seen} == {12}
+    assert {name for _, _, name in seen} == {threading.current_thread().name}
+
+
+def test_a_failed_page_stops_the_workers_from_taking_more() -> None:
+    names = [f"n{i}" for i in range(1000)]
+    fetch, calls = server(names)
+
+    def failing(index: int, size: int) -> FakePage:
+        if index == 5:
+            raise ParameterError("page 5 is refused", code="InvalidParameter")
+        return fetch(index, size)
+
+    with pytest.raises(ParameterError, match="page 5"):
+        collect_all_pages(failing, OP, NO_RETRY, page_size=2, max_concurrency=3)
+    assert len(calls) < 50  # of 500 pages: the others stopped at the failure
+
+
+def test_workers_cancelled_by_a_closed_executor_end_the_listing_instead_of_hanging() -> None:
+    names = [f"n{i}" for i in range(40)]
+    fetch, _ = server(names)
+    executor = ThreadPoolExecutor(max_workers=1)
+    gate = threading.Event()
+    executor.submit(gate.wait, 10)  # the only thread is busy: the listing's workers queue
+    closer = threading.Timer(0.3, lambda: (executor.shutdown(wait=False, cancel_futures=True),
+                                           gate.set()))
+    closer.start()
+    try:
+        with pytest.raises(FoasError, match="closed while the pages were being read"):
+            collect_all_pages(fetch, OP, NO_RETRY, page_size=5, max_concurrency=4,
+                              executor=executor)
+    finally:
+        closer.join()
+        gate.set()
 
 
 # --- retry, on fake time ---------------------------------------------------------------------

@@ -111,7 +111,9 @@ class Job:
         # Values already of the right type (nearly all of them) skip the converters:
         # this runs once per job, 10,000 times for a big listing.
         get = raw.get
-        values: dict[str, Any] = {}
+        # Filled directly, without the frozen __init__'s object.__setattr__ per field.
+        job = object.__new__(cls)
+        values: dict[str, Any] = job.__dict__
         for attr, key in _STRING_FIELDS.items():
             value = get(key)
             values[attr] = (value if value is None or type(value) is str
@@ -130,10 +132,6 @@ class Job:
         values["packages"] = _shared_packages(packages) if packages else ()
         if not values["job_id"]:
             _malformed("a job has no JobId", request_id)
-        # `values` holds every field: filled directly, without the frozen __init__'s
-        # object.__setattr__ per field (the larger part of a job's parse).
-        job = object.__new__(cls)
-        job.__dict__.update(values)
         return job
 
     def to_dict(self) -> dict[str, Any]:

@@ -1,8 +1,8 @@
 """Reading every page of one listing, concurrently, and deciding whether to trust it.
 
 Generic over an `Operation`: page 1 tells TotalPage; pages 2..N are then
-fetched through the client's executor, at most a window of them queued at a
-time, while the client's limiter bounds how many are in flight. The result is
+fetched by a few workers on the client's executor, each taking the next page
+when done, while the client's limiter bounds how many are in flight. The result is
 checked against the service's own counts, and a listing that fails the check
 is read once more from scratch before it is reported.
 """
@@ -10,14 +10,15 @@ is read once more from scratch before it is reported.
 from __future__ import annotations
 
 import gc
+import queue
 import threading
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import FIRST_COMPLETED, Executor, Future, ThreadPoolExecutor, wait
+from concurrent.futures import Executor, ThreadPoolExecutor, wait
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Generic, Optional, TypeVar
+from typing import Generic, Optional, TypeVar, Union
 
-from .errors import InconsistentListingError
+from .errors import FoasError, InconsistentListingError
 from .limiter import AdaptiveLimiter
 from .operation import Operation, PageLike
 from .retry import RetryPolicy, call_with_retries
@@ -102,42 +103,69 @@ class _Attempt(Generic[P, T]):
                 self.pages[i] = self.fetch(i, self.size)
                 self._report(total)
             return
+        workers = min(self.width, len(indexes))
         own = None
         executor = self.executor
         if executor is None:
-            own = executor = ThreadPoolExecutor(max_workers=min(self.width, len(indexes)),
-                                                thread_name_prefix="foas-page",
+            own = executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="foas-page",
                                                 initializer=block_interrupts_in_this_thread)
-        # A bounded window of queued pages: a listing of a million jobs queues
-        # a few dozen futures, not ten thousand.
-        window = 2 * self.width
+        # A few workers each take the next page until none is left: no task, future or
+        # wake-up of this thread per page (only with `progress`), and nothing queued
+        # ahead of what is in flight, even for a million jobs.
         todo = iter(indexes)
-        pending: dict[Future[P], int] = {}
+        take = threading.Lock()
+        stop = threading.Event()
+        events: queue.SimpleQueue[Union[int, None, BaseException]] = queue.SimpleQueue()
+        report = self.progress is not None
+        reported = len(self.pages)  # the workers fill self.pages ahead of the reports
+
+        def work() -> None:
+            try:
+                while not stop.is_set():
+                    with take:
+                        index = next(todo, None)
+                    if index is None:
+                        break
+                    self.pages[index] = self.fetch(index, self.size)
+                    if report:
+                        events.put(index)
+            except BaseException as exc:  # noqa: BLE001 - raised again in the listing's thread
+                stop.set()
+                events.put(exc)
+            else:
+                events.put(None)
+
+        futures = [executor.submit(work) for _ in range(workers)]
         interrupted = False
         try:
-            for i in todo:
-                pending[executor.submit(self.fetch, i, self.size)] = i
-                if len(pending) >= window:
-                    break
-            while pending:
+            running = workers
+            while running:
                 # Timed, so that Ctrl-C is seen at once even when the signal lands on a
                 # page thread (an untimed wait would only wake when a page completes).
-                done, _ = wait(pending, timeout=WAKE_INTERVAL, return_when=FIRST_COMPLETED)
-                for fut in done:
-                    index = pending.pop(fut)
-                    self.pages[index] = fut.result()
-                    self._report(total)
-                    nxt = next(todo, None)
-                    if nxt is not None:
-                        pending[executor.submit(self.fetch, nxt, self.size)] = nxt
+                try:
+                    event = events.get(timeout=WAKE_INTERVAL)
+                except queue.Empty:
+                    if any(f.cancelled() for f in futures) and all(f.done() for f in futures) \
+                            and events.empty():
+                        raise FoasError("the client was closed while the pages were being read",
+                                        code="ClientClosed") from None
+                    continue
+                if event is None:
+                    running -= 1
+                elif isinstance(event, BaseException):
+                    raise event
+                elif self.progress is not None:
+                    reported += 1
+                    self.progress(reported, total)
         except KeyboardInterrupt:
             interrupted = True  # Ctrl-C: do not wait for the requests in flight
             raise
         finally:
-            for fut in pending:
+            stop.set()
+            for fut in futures:
                 fut.cancel()
-            if not interrupted:
-                wait(pending)
+            if not interrupted:  # a cancelled future never finishes: wait for the running ones
+                wait([fut for fut in futures if not fut.cancelled()])
             if own is not None:
                 own.shutdown(wait=not interrupted, cancel_futures=True)
 

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
+from functools import lru_cache
 from typing import Any, NoReturn, Optional
 
 from .errors import FoasError, MalformedResponseError, error_for_code
@@ -34,8 +35,10 @@ _ERROR_TEXT_KEYS = frozenset({"message", "errormessage", "errmsg", "msg", "error
 OBJECTS_PER_JOB = 4  # a job object plus room for a few nested values the service may add
 
 
+@lru_cache(maxsize=1024)
 def _fold(key: str) -> str:
-    """A key as a person would read it: case-folded, only letters and digits."""
+    """A key as a person would read it: case-folded, only letters and digits (every page
+    folds the same few keys)."""
     return "".join(c for c in key.casefold() if c.isalnum())
 
 
