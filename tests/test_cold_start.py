@@ -2,6 +2,10 @@
 
 Each case runs the real entry point in a fresh interpreter under
 `python -X importtime` and reads the module names it imported from stderr.
+A plain listing (keys in the environment, a direct http endpoint, an
+unencoded answer) also leaves out what only other cases need; each of those
+cases is run too, so a module that is never imported cannot pass unnoticed.
+How long a start takes is measured by benchmarks/cold_start.py, not here.
 """
 
 from __future__ import annotations
@@ -12,9 +16,23 @@ from pathlib import Path
 
 import pytest
 
+from foas_refjobs.emulator import DEFAULT_ACCESS_KEY_ID, DEFAULT_ACCESS_KEY_SECRET, FoasEmulator
 from isolation import child_env
 
 FORBIDDEN = ("pulumi", "grpc")
+# Loaded only when a listing needs them: the case that does, and the module it loads.
+ONLY_WHEN_NEEDED = {
+    "proxy variable set": "foas_refjobs.proxies",
+    "DEBUG=sdk": "foas_refjobs.http_debug",
+    "check-unreferenced": "foas_refjobs.verdict_output",
+    "several packages": "foas_refjobs.results",
+    "request failed": "foas_refjobs.transport_errors",
+}
+# Never loaded by a plain listing: encoded bodies, the emulator, the credential library and
+# its HTTP routing, the SDK's own send stack, the ini-file reader, shell completion.
+NEVER_FOR_A_PLAIN_LISTING = ("foas_refjobs.decoding", "foas_refjobs.emulator",
+                             "foas_refjobs._credentials_http", "alibabacloud_credentials", "Tea",
+                             "aliyunsdkcore.client", "configparser", "shtab")
 
 
 def imported_modules(importtime_stderr: str) -> set[str]:
@@ -36,11 +54,12 @@ def forbidden_imports(modules: set[str]) -> set[str]:
     return {m for m in modules if m.split(".")[0] in FORBIDDEN}
 
 
-def run_importtime(args: list[str], tmp_path: Path) -> subprocess.CompletedProcess[str]:
+def run_importtime(args: list[str], tmp_path: Path, **extra_env: str) -> subprocess.CompletedProcess[str]:
     env = child_env(tmp_path, also_drop=("PYTHONPROFILEIMPORTTIME",), **{
         "ALIBABA_CLOUD_ACCESS_KEY_ID": "LTAI5tColdStartKey",
         "ALIBABA_CLOUD_ACCESS_KEY_SECRET": "cold-start-secret",
         "NO_PROXY": "127.0.0.1", "no_proxy": "127.0.0.1",
+        **extra_env,
     })
     return subprocess.run([sys.executable, "-X", "importtime", *args], capture_output=True,
                           text=True, env=env, timeout=60, cwd=tmp_path)
@@ -82,6 +101,45 @@ def test_list_stays_light(tmp_path: Path) -> None:
     # Environment keys need no credential library, and nothing sends through the SDK's stack.
     assert not {m for m in modules if m.startswith(("alibabacloud_credentials", "Tea"))}
     assert "aliyunsdkcore.client" not in modules
+
+
+def _listing(emulator: FoasEmulator, tmp_path: Path, case: str) -> set[str]:
+    """The modules one `list` run imported; `case` names what differs from a plain listing."""
+    command = "check-unreferenced" if case == "check-unreferenced" else "list"
+    packages = ["--package", "udf-common.jar"]
+    if case == "several packages":
+        packages += ["--package", "unused-udf.jar"]
+    endpoint = "http://127.0.0.1:1" if case == "request failed" else emulator.url
+    extra = {"ALIBABA_CLOUD_ACCESS_KEY_ID": DEFAULT_ACCESS_KEY_ID,
+             "ALIBABA_CLOUD_ACCESS_KEY_SECRET": DEFAULT_ACCESS_KEY_SECRET}
+    if case == "proxy variable set":  # a proxy that NO_PROXY bypasses for 127.0.0.1
+        extra["HTTP_PROXY"] = "http://127.0.0.1:9"
+    if case == "DEBUG=sdk":
+        extra["DEBUG"] = "sdk"
+    proc = run_importtime(["-m", "foas_refjobs", command, "--project", "bayes_team", *packages,
+                           "--endpoint", endpoint, "--max-concurrency", "1", "--timeout", "5"],
+                          tmp_path, **extra)
+    expected = {"list": 0, "check-unreferenced": 3}[command] if case != "request failed" else 1
+    assert proc.returncode == expected, proc.stderr[-2000:]
+    if expected != 1:
+        assert "udf-common.jar" in proc.stdout
+    return imported_modules(proc.stderr)
+
+
+def test_a_plain_listing_loads_only_what_it_uses(emulator: FoasEmulator, tmp_path: Path) -> None:
+    modules = _listing(emulator, tmp_path, "plain")
+    assert {"foas_refjobs.client", "foas_refjobs.transport", "foas_refjobs.output", "urllib3"} <= modules
+    assert not modules & set(ONLY_WHEN_NEEDED.values())
+    assert not {m for m in modules if m.startswith(NEVER_FOR_A_PLAIN_LISTING)}
+    assert forbidden_imports(modules) == set()
+
+
+@pytest.mark.parametrize("case", sorted(ONLY_WHEN_NEEDED))
+def test_each_lazy_module_loads_when_needed(emulator: FoasEmulator, tmp_path: Path, case: str) -> None:
+    modules = _listing(emulator, tmp_path, case)
+    loaded = {name for name in ONLY_WHEN_NEEDED.values() if name in modules}
+    assert ONLY_WHEN_NEEDED[case] in loaded
+    assert forbidden_imports(modules) == set()
 
 
 def test_check_catches_a_heavy_import(tmp_path: Path) -> None:

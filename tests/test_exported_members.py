@@ -27,7 +27,7 @@ PUBLIC = {
 def test_all_is_pinned() -> None:
     assert set(foas_refjobs.__all__) == PUBLIC
     assert len(foas_refjobs.__all__) == len(PUBLIC)
-    lazy = set(foas_refjobs._PULUMI_EXPORTS)
+    lazy = set(foas_refjobs._LAZY_EXPORTS)
     assert lazy <= PUBLIC
 
 

@@ -1,8 +1,8 @@
 """Which Realtime Compute (foas) jobs reference this jar, or these jars?
 
 The client, model and errors import without Pulumi, so the CLI starts fast;
-the Pulumi pieces are loaded on first use, and are still visible to type
-checkers and to dir().
+the Pulumi pieces and the many-jar results are loaded on first use, and are
+still visible to type checkers and to dir().
 """
 
 from __future__ import annotations
@@ -29,7 +29,6 @@ from .errors import (
 from .model import Job, JobList, PlanEdge, PlanNode
 from .options import ClientOptions
 from .query import Query
-from .results import ManyJobLists, PackageOutcome
 from .retry import RetryPolicy
 from .settings import Credentials
 
@@ -50,8 +49,11 @@ if TYPE_CHECKING:
         RefPackageJobs,
         RefPackageJobsProvider,
     )
+    from .results import ManyJobLists, PackageOutcome
 
-_PULUMI_EXPORTS = {
+_LAZY_EXPORTS = {
+    "ManyJobLists": "results",
+    "PackageOutcome": "results",
     "RefPackageJobs": "resources",
     "RefPackageJobsProvider": "resources",
     "PackageDeletionGuard": "resources",
@@ -66,7 +68,7 @@ _PULUMI_EXPORTS = {
     "AwaitableGetPackageVerdictsResult": "functions",
 }
 
-# Spelled out (not `*_PULUMI_EXPORTS`) so that type checkers see the lazy names as exported.
+# Spelled out (not `*_LAZY_EXPORTS`) so that type checkers see the lazy names as exported.
 __all__ = [
     "AuthError", "ClientOptions", "Credentials", "CredentialsNotFoundError", "DeadlineExceededError",
     "FoasClient", "FoasError", "InconsistentListingError", "InvalidInputError", "Job", "JobList",
@@ -83,7 +85,7 @@ __all__ = [
 if not TYPE_CHECKING:  # hidden from type checkers: they see the imports above, so a typo fails
 
     def __getattr__(name: str) -> Any:
-        module = _PULUMI_EXPORTS.get(name)
+        module = _LAZY_EXPORTS.get(name)
         if module is None:
             raise AttributeError(f"module 'foas_refjobs' has no attribute {name!r}")
         from importlib import import_module
@@ -94,4 +96,4 @@ if not TYPE_CHECKING:  # hidden from type checkers: they see the imports above, 
 
 
 def __dir__() -> list[str]:
-    return sorted({*globals(), *_PULUMI_EXPORTS})
+    return sorted({*globals(), *_LAZY_EXPORTS})

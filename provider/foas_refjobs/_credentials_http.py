@@ -41,9 +41,8 @@ from urllib.parse import parse_qsl, urlsplit, urlunsplit
 
 from . import errors
 from .redaction import RedactingFilter, register_secret
+from .settings import DEFAULT_CONNECT_TIMEOUT, DEFAULT_TIMEOUT
 
-DEFAULT_TIMEOUT = 10.0
-DEFAULT_CONNECT_TIMEOUT = 5.0
 MAX_BODY_BYTES = 1 << 20
 # What our Transport reads from the environment: proxies, NO_PROXY, the CA bundle.
 _ENV_NAMES = ("http_proxy", "HTTP_PROXY", "https_proxy", "HTTPS_PROXY", "all_proxy", "ALL_PROXY",

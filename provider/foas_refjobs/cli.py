@@ -1,8 +1,9 @@
 """`foas-refjobs`: list the jobs that reference one or many jars, gate on them, or run the emulator.
 
-Imports neither pulumi nor grpc, so a shell gate pays only for the SDK. Output
-formats live in `output`; this module parses arguments and maps outcomes to
-exit codes (see EXIT_CODES_HELP).
+Imports neither pulumi nor grpc, so a shell gate pays only for the SDK; what
+only one command needs (the verdicts, the emulator, completion) is imported by
+that command. Output formats live in `output` and `verdict_output`; this module
+parses arguments and maps outcomes to exit codes (see EXIT_CODES_HELP).
 """
 
 from __future__ import annotations
@@ -12,24 +13,20 @@ import contextlib
 import os
 import signal
 import sys
-from typing import Any, NamedTuple, NoReturn, Optional, TextIO
+from typing import TYPE_CHECKING, Any, NamedTuple, NoReturn, Optional, TextIO
 
 from . import __version__
 from .client import FoasClient
 from .errors import FoasError, InvalidInputError
 from .model import JobList
-from .options import DEFAULT_MAX_CONCURRENCY, DEFAULT_TIMEOUT, DEFAULT_TOTAL_TIMEOUT, ClientOptions
-from .output import (
-    FORMATS,
-    escape,
-    render_listing,
-    render_many_listing,
-    render_many_verdicts,
-    render_verdict,
-)
+from .options import DEFAULT_MAX_CONCURRENCY, DEFAULT_TOTAL_TIMEOUT, ClientOptions
+from .output import FORMATS, escape, render_listing, render_many_listing
 from .query import JOB_TYPES, MAX_PAGE_SIZE, Query
 from .redaction import safe_text
-from .results import ManyJobLists
+from .settings import DEFAULT_TIMEOUT
+
+if TYPE_CHECKING:
+    from .results import ManyJobLists
 
 EXIT_OK = 0
 EXIT_ERROR = 1
@@ -274,6 +271,8 @@ def many_exit_code(many: ManyJobLists) -> int:
 
 
 def _cmd_check(args: argparse.Namespace) -> Outcome:
+    from .verdict_output import render_many_verdicts, render_verdict
+
     query = _query(args)
     if len(query.package_names) > 1:
         many = _fetch_many(args, query)

@@ -14,7 +14,7 @@ import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor, wait
-from typing import Any, NoReturn, Optional, TypeVar
+from typing import TYPE_CHECKING, Any, NoReturn, Optional, TypeVar
 from urllib.parse import quote
 
 from . import errors, verdict
@@ -27,11 +27,13 @@ from .options import ClientOptions
 from .paging import WAKE_INTERVAL, PagingResult, Progress, collect_all_pages
 from .query import Query
 from .redaction import install_log_redaction, redact
-from .results import ManyJobLists, PackageOutcome
 from .retry import RetryPolicy, call_with_retries
 from .sending import Transport
 from .settings import Endpoint
 from .watchdog import block_interrupts_in_this_thread
+
+if TYPE_CHECKING:
+    from .results import ManyJobLists, PackageOutcome
 
 FIRST_PAGE_SIZE = 50
 # Tried, largest first, when a listing needs more than one page and the client does not yet
@@ -286,6 +288,8 @@ class FoasClient:
         is recorded for that jar and never makes another look unreferenced.
         `progress` is called with (jars done, jars asked).
         """
+        from .results import ManyJobLists, PackageOutcome
+
         names = query.package_names
         outcomes: dict[str, PackageOutcome] = {}
         lock = threading.Lock()

@@ -26,7 +26,6 @@ and CA bundle rules as the API calls (see `_credentials_http`).
 
 from __future__ import annotations
 
-import configparser
 import json
 import logging
 import os
@@ -35,12 +34,14 @@ import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, NoReturn, Optional
+from typing import TYPE_CHECKING, Any, NoReturn, Optional
 
 from . import errors
-from ._credentials_http import DEFAULT_CONNECT_TIMEOUT, DEFAULT_TIMEOUT, CredentialHttp, routed
 from .redaction import RedactingFilter, redact
-from .settings import Credentials, region_is_set, resolve_region
+from .settings import DEFAULT_CONNECT_TIMEOUT, DEFAULT_TIMEOUT, Credentials, region_is_set, resolve_region
+
+if TYPE_CHECKING:
+    from ._credentials_http import CredentialHttp
 
 STS_ENDPOINT_VAR = "ALIBABA_CLOUD_STS_ENDPOINT"
 IMDS_ENDPOINT_VAR = "ALIBABA_CLOUD_ECS_METADATA_ENDPOINT"
@@ -171,6 +172,8 @@ class CredentialSource:
     @property
     def http(self) -> CredentialHttp:
         """How the provider's own requests are sent (proxies, CA bundle, deadline)."""
+        from ._credentials_http import CredentialHttp
+
         if self._http is None:
             self._http = CredentialHttp.from_env(os.environ)
         return self._http
@@ -196,6 +199,8 @@ class CredentialSource:
     def get(self) -> Credentials:
         if self._static is not None:
             return self._static
+        from ._credentials_http import routed
+
         error: Optional[errors.FoasError] = None
         try:
             with routed(self.http):
@@ -416,6 +421,8 @@ def _ini_paths(env: Mapping[str, str], home: Path) -> list[Path]:
 def _from_ini(path: Path, named: Optional[str], env: Mapping[str, str]) -> Optional[CredentialSource]:
     if not path.is_file():
         return None
+    import configparser
+
     parser = configparser.ConfigParser(interpolation=None)
     try:
         parser.read(path, encoding="utf-8")
@@ -548,6 +555,8 @@ def resolve_source(
             duration=role.session_expiration, policy=role.policy, external_id=role.external_id))
     if not source.refreshes:
         return source
+    from ._credentials_http import CredentialHttp
+
     return source.with_http(CredentialHttp.from_env(env, timeout=timeout, connect_timeout=connect_timeout))
 
 

@@ -16,6 +16,8 @@ from .credentials import CredentialSource, resolve_region_id
 from .errors import InvalidInputError
 from .retry import RetryPolicy
 from .settings import (
+    DEFAULT_CONNECT_TIMEOUT,
+    DEFAULT_TIMEOUT,
     ENDPOINT_ENV,
     Credentials,
     Endpoint,
@@ -25,8 +27,6 @@ from .settings import (
     validate_positive,
 )
 
-DEFAULT_TIMEOUT = 10.0
-DEFAULT_CONNECT_TIMEOUT = 5.0
 DEFAULT_TOTAL_TIMEOUT = 300.0
 DEFAULT_MAX_ATTEMPTS = 4
 DEFAULT_MAX_CONCURRENCY = 16

@@ -1,4 +1,7 @@
-"""What the CLI prints: the formats scripts rely on, kept apart from argument handling.
+"""What `list` prints, in the formats scripts rely on, and the escaping every report shares.
+
+The gate's verdicts (check-unreferenced) are rendered in `verdict_output` on
+top of these pieces.
 
 Server text reaches a terminal or a CI log here, so every cell of the table, CSV
 and ids formats is escaped: a job name cannot forge a line (`unreferenced: ...`)
@@ -14,13 +17,14 @@ import json
 import unicodedata
 from collections.abc import Iterable, Sequence
 from datetime import datetime, timezone
-from typing import Any, Optional
+from typing import TYPE_CHECKING, Any
 
 from .errors import FoasError
 from .model import Job, JobList
 from .redaction import redact, redact_tree
-from .results import ManyJobLists
-from .verdict import filter_description
+
+if TYPE_CHECKING:
+    from .results import ManyJobLists
 
 FORMATS = ("table", "json", "csv", "ids")
 CSV_FIELDS = (
@@ -28,9 +32,6 @@ CSV_FIELDS = (
     "engine_version", "cluster_id", "queue_name", "folder_id", "creator", "modifier",
     "create_time", "modify_time", "description",
 )
-# What the gate's verdict needs per job; code and properties (which can hold connector
-# passwords) only with --detail.
-VERDICT_JOB_FIELDS = ("job_id", "job_name", "is_committed")
 _ZERO_WIDTH_CATEGORIES = ("Mn", "Me")
 
 
@@ -83,7 +84,7 @@ def committed_word(job: Job) -> str:
     return {True: "yes", False: "no", None: "?"}[job.is_committed]
 
 
-def _table(header: Sequence[str], rows: Iterable[Sequence[str]]) -> list[str]:
+def table_lines(header: Sequence[str], rows: Iterable[Sequence[str]]) -> list[str]:
     cells = [list(header), *([escape(c) for c in row] for row in rows)]
     widths = [max(display_width(row[i]) for row in cells) for i in range(len(header))]
     return ["  ".join(_pad(c, w) for c, w in zip(row, widths, strict=True)).rstrip() for row in cells]
@@ -93,7 +94,7 @@ def render_table(jobs: JobList) -> str:
     header = ("JOB_ID", "JOB_NAME", "TYPE", "API", "COMMITTED", "ENGINE", "MODIFIED (UTC)")
     rows = [(j.job_id, j.job_name or "-", j.job_type or "-", j.api_type or "-", committed_word(j),
              j.engine_version or "-", _when(j)) for j in jobs.jobs]
-    lines = _table(header, rows)
+    lines = table_lines(header, rows)
     noun = "job references" if jobs.total_count == 1 else "jobs reference"
     lines.append(f"{jobs.total_count} {noun} {escape(jobs.package_name)} in project "
                  f"{escape(jobs.project_name)}")
@@ -139,32 +140,6 @@ def render_listing(jobs: JobList, fmt: str) -> str:
     return render_table(jobs)
 
 
-def verdict_dict(jobs: JobList, *, detail: bool) -> dict[str, Any]:
-    listed = [j.to_dict() if detail else {name: getattr(j, name) for name in VERDICT_JOB_FIELDS}
-              for j in jobs.jobs]
-    return {"project_name": jobs.project_name, "package_name": jobs.package_name,
-            "total_count": jobs.total_count, "jobs": listed, "referenced": jobs.referenced}
-
-
-def render_verdict(jobs: JobList, fmt: str, *, committed_only: bool, job_type: Optional[str],
-                   detail: bool) -> str:
-    """check-unreferenced's stdout: the verdict, and the referencing jobs when there are any."""
-    if fmt == "json":
-        return render_json(verdict_dict(jobs, detail=detail))
-    if fmt in ("csv", "ids"):
-        return render_listing(jobs, fmt)
-    scope = " ".join([*(["committed"] if committed_only else []), *([job_type] if job_type else []), "job"])
-    project, package = escape(jobs.project_name), escape(jobs.package_name)
-    if not jobs.referenced:
-        applied = filter_description(job_type, committed_only)
-        return (f"unreferenced: no {scope} in project {project} references {package}"
-                + (f" (filter: {applied})" if applied else ""))
-    lines = [f"referenced: {jobs.total_count} {scope}(s) in project {project} reference {package}:"]
-    lines += [f"  {escape(j.job_name or '-')} ({escape(j.job_id)}) committed={committed_word(j)}"
-              for j in jobs.jobs]
-    return "\n".join(lines)
-
-
 # --- several packages ------------------------------------------------------------------------
 
 
@@ -190,40 +165,3 @@ def render_many_listing(many: ManyJobLists, fmt: str) -> str:
         return "\n".join(escape(i) for i in ids)
     return "\n\n".join(render_table(o.jobs) if o.jobs is not None
                         else f"{escape(o.package_name)}: error: {escape(o.detail)}" for o in many)
-
-
-def render_many_verdicts(many: ManyJobLists, fmt: str, *, committed_only: bool,
-                         job_type: Optional[str], detail: bool, exit_code: int) -> str:
-    """check-unreferenced with several packages: one verdict per package."""
-    if fmt == "json":
-        packages = []
-        for o in many:
-            entry = o.to_dict()
-            if o.jobs is not None and o.verdict == "referenced":
-                entry["jobs"] = verdict_dict(o.jobs, detail=detail)["jobs"]
-            packages.append(entry)
-        return render_json({**many.to_dict(), "packages": packages, "exit_code": exit_code})
-    if fmt == "ids":  # what can go, for xargs
-        return "\n".join(escape(name) for name in many.unreferenced)
-    rows = []
-    for o in many:
-        count = str(o.jobs.total_count) if o.jobs is not None and o.verdict != "error" else "-"
-        if o.verdict == "referenced" and o.jobs is not None:
-            shown = ", ".join(f"{j.job_name or '-'} ({j.job_id})" for j in o.jobs.jobs[:3])
-            info = shown + (f", ... {o.jobs.total_count - 3} more" if o.jobs.total_count > 3 else "")
-        else:
-            info = o.detail if o.verdict == "error" else ""
-        rows.append((o.package_name, o.verdict, count, info))
-    if fmt == "csv":
-        buffer = io.StringIO()
-        writer = csv.writer(buffer, lineterminator="\n")
-        writer.writerow(("package_name", "verdict", "total_count", "detail"))
-        writer.writerows([escape(c) for c in row] for row in rows)
-        return buffer.getvalue().rstrip("\n")
-    scope = " ".join([*(["committed"] if committed_only else []), *([job_type] if job_type else []), "job"])
-    applied = filter_description(job_type, committed_only)
-    lines = _table(("PACKAGE", "VERDICT", "JOBS", "DETAIL"), rows)
-    lines.append(f"{len(many.unreferenced)} of {len(many)} packages unreferenced (no {scope} in project "
-                 f"{escape(many.project_name)} references them), {len(many.referenced)} referenced, "
-                 f"{len(many.failed)} undecided (error)" + (f"; filter: {applied}" if applied else ""))
-    return "\n".join(lines)

@@ -35,11 +35,12 @@ from pulumi.runtime import rpc
 from .client_cache import shared_client
 from .errors import FoasError, InvalidInputError
 from .model import Job, JobList
-from .options import DEFAULT_MAX_ATTEMPTS, DEFAULT_TIMEOUT
+from .options import DEFAULT_MAX_ATTEMPTS
 from .options import FIELD_VALIDATORS as OPTION_VALIDATORS
 from .pulumi_settings import FoasSettings, settings_from_config
 from .query import FIELD_VALIDATORS as QUERY_VALIDATORS
 from .query import Query
+from .settings import DEFAULT_TIMEOUT
 
 UNKNOWN = rpc.UNKNOWN
 DIGEST = "jobs_digest"

@@ -59,6 +59,9 @@ def _invalid(message: str) -> NoReturn:
 
 
 MAX_SECONDS = 86_400.0
+# One request's defaults, for the API calls and for the credential chain's own requests alike.
+DEFAULT_TIMEOUT = 10.0
+DEFAULT_CONNECT_TIMEOUT = 5.0
 
 
 def validate_positive(name: str, value: object, *, allow_zero: bool = False) -> float:
