@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import os
 from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import pytest
 
@@ -77,6 +78,14 @@ def empty_emulator(emulator_with: Callable[[EmulatorState], FoasEmulator]) -> Fo
     state = EmulatorState()
     state.add_access_key(DEFAULT_ACCESS_KEY_ID, DEFAULT_ACCESS_KEY_SECRET)
     return emulator_with(state)
+
+
+@pytest.fixture
+def home(tmp_path: Path) -> Path:
+    """An empty home directory (tests point HOME or the config paths at it)."""
+    path = tmp_path / "home"
+    path.mkdir()
+    return path
 
 
 @pytest.fixture

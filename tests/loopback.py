@@ -14,7 +14,7 @@ import select
 import socket
 import ssl
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -134,9 +134,15 @@ class ForwardProxy:
 
 
 class TlsOrigin:
-    """HTTPS on 127.0.0.1 answering every GET with a small JSON body naming the path."""
+    """HTTPS on 127.0.0.1 (the test CA's certificate) answering every GET with JSON: `answer`'s
+    value for the request, by default the path and User-Agent."""
 
-    def __init__(self) -> None:
+    def __init__(self, answer: Optional[Callable[[BaseHTTPRequestHandler], Any]] = None) -> None:
+        def path_and_agent(request: BaseHTTPRequestHandler) -> Any:
+            return {"path": request.path, "ua": request.headers.get("User-Agent")}
+
+        respond = answer or path_and_agent
+
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
 
@@ -144,7 +150,7 @@ class TlsOrigin:
                 return
 
             def do_GET(self) -> None:
-                body = json.dumps({"path": self.path, "ua": self.headers.get("User-Agent")}).encode()
+                body = json.dumps(respond(self)).encode()
                 self.send_response(200)
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(body)))

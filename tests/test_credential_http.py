@@ -20,28 +20,23 @@ import json
 import logging
 import os
 import socket
-import ssl
 import threading
 import time
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from credential_world import OIDC_PROVIDER, OIDC_TOKEN, ROLE, SSO_TOKEN, serve_credential_sources
 from foas_refjobs import Credentials, FoasClient
 from foas_refjobs.credentials import IMDS_ENDPOINT_VAR, STS_ENDPOINT_VAR, AssumeRole, resolve_source
 from foas_refjobs.emulator import DEFAULT_ACCESS_KEY_ID, DEFAULT_ACCESS_KEY_SECRET, FoasEmulator
 from foas_refjobs.emulator.credential_services import _ecs_style
 from foas_refjobs.errors import AuthError, InvalidInputError, NetworkError
 from hostile_server import HostileServer, Reply
-from loopback import CA_FILE, TLS_DIR, ForwardProxy
+from loopback import CA_FILE, ForwardProxy, TlsOrigin
 
-ROLE = "acs:ram::1234567890:role/foas-reader"
-OIDC_PROVIDER = "acs:ram::1234567890:oidc-provider/ack-rrsa"
-OIDC_TOKEN = "eyJhbGciOiJSUzI1NiJ9.credential-http-oidc-token.sig"
-SSO_TOKEN = "sso-access-token-credential-http-tests"
 PROXY_PASSWORD = "proxy-pass-Secret-42"
 DEAD_PROXY = "http://127.0.0.1:9"
 CA_VARIABLES = ("REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE", "SSL_CERT_FILE")  # the first one set wins
@@ -55,20 +50,7 @@ FIRST = {"imds": ("PUT", "/latest/api/token"), "uri": ("GET", "/v1/credentials")
 
 @pytest.fixture
 def emu(empty_emulator: FoasEmulator) -> FoasEmulator:
-    state = empty_emulator.state
-    state.add_package("proj", "udf.jar")
-    state.add_role(ROLE)
-    state.add_oidc_provider(OIDC_PROVIDER, OIDC_TOKEN)
-    state.add_ecs_role("EcsFoasRole")
-    state.sso_access_tokens.add(SSO_TOKEN)
-    return empty_emulator
-
-
-@pytest.fixture
-def home(tmp_path: Path) -> Path:
-    path = tmp_path / "home"
-    path.mkdir()
-    return path
+    return serve_credential_sources(empty_emulator)
 
 
 @pytest.fixture
@@ -286,36 +268,12 @@ def test_no_redirect_is_followed_and_netrc_is_never_read(hostile: HostileServer,
 
 # --- TLS: the CA bundle variables -----------------------------------------------------------------
 
-class _TlsCredentialsUri:
-    """A credentials URI over HTTPS (the test CA's certificate), handing out emulator credentials."""
+class _TlsCredentialsUri(TlsOrigin):
+    """A credentials URI over HTTPS, handing out emulator credentials."""
 
     def __init__(self, emu: FoasEmulator) -> None:
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, format: str, *args: Any) -> None:
-                return
-
-            def do_GET(self) -> None:
-                body = json.dumps(_ecs_style(emu.state.issue_sts("uri-tls", 3600)).body).encode()
-                self.send_response(200)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-        context.load_cert_chain(TLS_DIR / "server.pem", TLS_DIR / "server.key")
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        self.server.socket = context.wrap_socket(self.server.socket, server_side=True)
-        self.url = f"https://127.0.0.1:{self.server.server_address[1]}/v1/credentials"
-        threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05},
-                         daemon=True).start()
-
-    def stop(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+        super().__init__(lambda _: _ecs_style(emu.state.issue_sts("uri-tls", 3600)).body)
+        self.url += "/v1/credentials"
 
 
 @pytest.fixture

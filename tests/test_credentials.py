@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 
+from credential_world import OIDC_PROVIDER, OIDC_TOKEN, ROLE, SSO_TOKEN, serve_credential_sources
 from foas_refjobs import Credentials, FoasClient
 from foas_refjobs.credentials import (
     IMDS_ENDPOINT_VAR,
@@ -28,29 +29,10 @@ from foas_refjobs.credentials import (
 from foas_refjobs.emulator import DEFAULT_ACCESS_KEY_ID, DEFAULT_ACCESS_KEY_SECRET, FoasEmulator
 from foas_refjobs.errors import AuthError, CredentialsNotFoundError, InvalidInputError
 
-ROLE = "acs:ram::1234567890:role/foas-reader"
-OIDC_PROVIDER = "acs:ram::1234567890:oidc-provider/ack-rrsa"
-OIDC_TOKEN = "eyJhbGciOiJSUzI1NiJ9.emulator-oidc-token.sig"
-SSO_TOKEN = "sso-access-token-for-tests"
-
 
 @pytest.fixture
 def emu(empty_emulator: FoasEmulator) -> FoasEmulator:
-    state = empty_emulator.state
-    state.add_package("proj", "udf.jar")
-    state.add_role(ROLE)
-    state.add_oidc_provider(OIDC_PROVIDER, OIDC_TOKEN)
-    state.add_ecs_role("EcsFoasRole")
-    state.sso_access_tokens.add(SSO_TOKEN)
-    empty_emulator.credential_calls.clear()
-    return empty_emulator
-
-
-@pytest.fixture
-def home(tmp_path: Path) -> Path:
-    path = tmp_path / "home"
-    path.mkdir()
-    return path
+    return serve_credential_sources(empty_emulator)
 
 
 def accepted(emu: FoasEmulator, source: CredentialSource) -> Credentials:

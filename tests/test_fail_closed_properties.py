@@ -117,8 +117,22 @@ def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     return dict(pairs)
 
 
-_MARKER_KEYS = {"code", "success", "errorcode", "errcode", "message", "error", "errors", "msg",
-                "errmsg", "errormessage"}
+# What each kind of error marker may hold in a successful answer (the rule in docs/reliability.md).
+_CODE_KEYS = {"code", "errorcode", "errcode", "resultcode"}
+_SUCCESS_KEYS = {"success", "succeeded", "issuccess"}
+_TEXT_KEYS = {"message", "errormessage", "errmsg", "msg", "error", "errors", "errormsg", "resultmessage"}
+
+
+def _benign_marker(key: str, value: Any) -> bool:
+    folded = "".join(c for c in key.casefold() if c.isalnum())
+    if folded in _CODE_KEYS:
+        text = value if isinstance(value, str) else json.dumps(value)
+        return value is None or text.strip().casefold() in {"", "0", "200", "ok", "success"}
+    if folded in _SUCCESS_KEYS:
+        return value is True or (isinstance(value, str) and value.strip().casefold() == "true")
+    if folded in _TEXT_KEYS:
+        return value is None or value == ""
+    return True
 _DOCUMENTED = {"RequestId", "PageIndex", "PageSize", "TotalCount", "TotalPage", "Jobs"}
 
 
@@ -130,10 +144,7 @@ def proves_unreferenced(text: str, committed_only: bool) -> bool:
     if not isinstance(body, dict) or body.get("TotalCount") not in (0, "0") and not (
             committed_only and isinstance(body.get("TotalCount"), int)):
         return False
-    folded = {"".join(c for c in k.casefold() if c.isalnum()) for k in body}
-    if folded & _MARKER_KEYS and any(
-            "".join(c for c in k.casefold() if c.isalnum()) in _MARKER_KEYS
-            and v not in (None, "", True, "200", "0", 0) for k, v in body.items()):
+    if not all(_benign_marker(k, v) for k, v in body.items()):
         return False
     for key, value in body.items():  # anything beyond the documented keys must be a scalar
         if key not in _DOCUMENTED and isinstance(value, (dict, list)):

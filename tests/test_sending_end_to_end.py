@@ -76,13 +76,6 @@ def test_credentials_are_refreshed_across_expiry_within_one_listing(paged: FoasE
     assert info.value.code == "InvalidSecurityToken.Expired"  # expiry is real: refresh mattered
 
 
-@pytest.fixture
-def home(tmp_path: Path) -> Path:
-    path = tmp_path / "home"
-    path.mkdir()
-    return path
-
-
 # --- proxies -------------------------------------------------------------------------------------
 
 def test_no_proxy_reaches_the_endpoint_past_a_dead_proxy(emulator_env: FoasEmulator,

@@ -57,13 +57,6 @@ def cli_profile(name: str, key_id: str, mode: str = "AK") -> dict:
     return {"name": name, "mode": mode, "access_key_id": key_id, "access_key_secret": f"sk-{key_id}"}
 
 
-@pytest.fixture
-def home(tmp_path):
-    path = tmp_path / "home"
-    path.mkdir()
-    return path
-
-
 def populate_all(home):
     """Every source of the chain, each with a different key id."""
     write_ini(home, {"default": ak_profile("id-ini")})

@@ -2,18 +2,19 @@
 
 Takes method, URL and headers exactly as signed elsewhere and returns status,
 headers and the decoded body. Every bound a hostile server could stretch is
-enforced here: one total deadline per request (connect, response headers and
-body together, not per read), a cap on raw and on decoded bytes (every layer
-of a stacked Content-Encoding), a strict Content-Length. Every failure leaves
+enforced here: one total deadline per request (a new connection's name
+lookup, connect, response headers and body together, not per read), a cap on
+raw and on decoded bytes (every layer of a stacked Content-Encoding), a strict
+Content-Length. Every failure leaves
 as one of our errors, mapped in `transport_errors`; nothing partial is returned.
 
 Proxies follow the environment as curl and requests do (HTTP_PROXY,
 HTTPS_PROXY, NO_PROXY, either case; the rules are in `proxies`); ~/.netrc is
 never read. TLS is verified, against REQUESTS_CA_BUNDLE, CURL_CA_BUNDLE or
 SSL_CERT_FILE when set, else the system's store. What only some requests need
-(proxy rules, Content-Encoding decoding, the DEBUG=sdk dump, failure mapping)
-lives in its own module, imported when first needed: a direct plain listing
-starts without it.
+(proxy rules, looking up a host name, Content-Encoding decoding, the DEBUG=sdk
+dump, failure mapping) lives in its own module, imported when first needed: a
+direct plain listing to an IP address (the emulator) starts without any of it.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ import platform
 import re
 import socket
 import ssl
+import sys
 import threading
 import time
 from collections.abc import Mapping
@@ -73,9 +75,10 @@ def _dump(method: str, url: str, headers: Mapping[str, str], status: int,
 class _Attempt:
     """The connection one request is using, so the watchdog can cut it at the deadline."""
 
-    __slots__ = ("connection", "sock", "expired")
+    __slots__ = ("connection", "sock", "expired", "deadline")
 
-    def __init__(self) -> None:
+    def __init__(self, deadline: float) -> None:
+        self.deadline = deadline
         self.connection: Optional[HTTPConnection] = None
         self.sock: Optional[socket.socket] = None  # kept: http.client drops conn.sock on "close"
         self.expired = False
@@ -100,10 +103,64 @@ def _track(connection: HTTPConnection, sent: bool = False) -> None:
             attempt.sock = connection.sock
 
 
+def _is_ip_literal(host: str) -> bool:
+    for family in (socket.AF_INET, socket.AF_INET6):
+        try:
+            socket.inet_pton(family, host)
+            return True
+        except OSError:
+            pass
+    return False
+
+
+def _connect_by_name(connection: HTTPConnection) -> socket.socket:
+    """What urllib3's `_new_conn` does, with the name lookup bounded by the request's deadline.
+
+    urllib3 internals relied on, all here and pinned by tests/test_name_lookup.py:
+    `HTTPConnection._new_conn()` makes every new connection's socket (urllib3 2.x),
+    connecting to `_dns_host` (the proxy's name when proxied), while `host`
+    (the same without a trailing dot) is what TLS verifies; `timeout` is the
+    connect timeout by then; `allowed_gai_family()` picks IPv4 or both.
+    """
+    from urllib3.util.connection import allowed_gai_family
+
+    from .name_lookup import connect_any, lookup
+
+    name = connection._dns_host
+    try:
+        name.encode("idna")
+    except UnicodeError:
+        raise u3.LocationParseError(f"'{name}', label empty or too long") from None
+    timeout = connection.timeout if isinstance(connection.timeout, (int, float)) else None
+    attempt: Optional[_Attempt] = getattr(_current, "attempt", None)
+    # Outside Transport.send (never, today) the connect timeout alone bounds it.
+    deadline = attempt.deadline if attempt is not None else time.monotonic() + (timeout or 10.0)
+    try:
+        addresses = lookup(name, connection.port or 0, allowed_gai_family(),
+                           deadline if timeout is None else min(deadline, time.monotonic() + timeout))
+    except socket.gaierror as exc:
+        raise u3.NameResolutionError(connection.host, connection, exc) from exc
+    try:
+        sock = connect_any(addresses, timeout, deadline, connection.source_address,
+                           connection.socket_options)
+    except TimeoutError as exc:
+        raise u3.ConnectTimeoutError(connection, f"Connection to {connection.host} timed out. "
+                                     f"(connect timeout={timeout})") from exc
+    except OSError as exc:
+        raise u3.NewConnectionError(connection, f"Failed to establish a new connection: {exc}") from exc
+    sys.audit("http.client.connect", connection, connection.host, connection.port)
+    return sock
+
+
 class _TrackedHTTPConnection(HTTPConnection):
     def connect(self) -> None:
         _track(self)
         super().connect()
+
+    def _new_conn(self) -> socket.socket:
+        if _is_ip_literal(self._dns_host):
+            return super()._new_conn()
+        return _connect_by_name(self)
 
     def request(self, *args: Any, **kwargs: Any) -> None:  # a pooled connection skips connect()
         _track(self)
@@ -115,6 +172,11 @@ class _TrackedHTTPSConnection(HTTPSConnection):
     def connect(self) -> None:
         _track(self)
         super().connect()
+
+    def _new_conn(self) -> socket.socket:
+        if _is_ip_literal(self._dns_host):
+            return super()._new_conn()
+        return _connect_by_name(self)
 
     def request(self, *args: Any, **kwargs: Any) -> None:
         _track(self)
@@ -271,7 +333,7 @@ class Transport:
                                       code="Timeout")
         opener, direct, target = self._route(url)
         sent = {"User-Agent": self.user_agent, **headers}
-        attempt = _Attempt()
+        attempt = _Attempt(deadline)
         _current.attempt = attempt
         watch = WATCHDOG.schedule(deadline, attempt.expire)
         response: Any = None
@@ -288,9 +350,9 @@ class Transport:
             reply = self._read(response, method)
             if self.debug:
                 _dump(method, url, sent, reply.status, reply.headers)
-        except errors.FoasError:
+        except errors.FoasError as exc:
             self._discard(response)
-            if attempt.expired:  # a cut connection looks like a short body
+            if attempt.expired and exc.code != "Timeout":  # a cut connection looks like a short body
                 raise _no_answer(OSError(), True, deadline - started) from None
             raise
         except (u3.HTTPError, OSError, http.client.HTTPException, ValueError) as exc:
