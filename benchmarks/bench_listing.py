@@ -71,23 +71,29 @@ def _write_data(directory: Path, jobs: int) -> tuple[Path, list[str]]:
 
 
 
+def sdk_request(hostport: str, page_size: int, index: int) -> Any:
+    """One page's request as a user writes it with aliyun-python-sdk-foas."""
+    from aliyunsdkfoas.request.v20181111.GetRefPackageJobRequest import GetRefPackageJobRequest
+
+    request = GetRefPackageJobRequest()
+    request.set_endpoint(hostport)
+    request.set_protocol_type("http")
+    request.set_projectName(PROJECT)
+    request.set_packageName(PACKAGE)
+    request.set_pageSize(page_size)
+    request.set_pageIndex(index)
+    return request
+
+
 def sdk_loop(hostport: str, page_size: int) -> list[str]:
     """A: what a user writes today with aliyun-python-sdk-foas."""
     from aliyunsdkcore.client import AcsClient
-    from aliyunsdkfoas.request.v20181111.GetRefPackageJobRequest import GetRefPackageJobRequest
 
     client = AcsClient(ACCESS_KEY_ID, ACCESS_KEY_SECRET, REGION)
     job_ids: list[str] = []
     page = 1
     while True:
-        request = GetRefPackageJobRequest()
-        request.set_endpoint(hostport)
-        request.set_protocol_type("http")
-        request.set_projectName(PROJECT)
-        request.set_packageName(PACKAGE)
-        request.set_pageSize(page_size)
-        request.set_pageIndex(page)
-        body = json.loads(client.do_action_with_exception(request))
+        body = json.loads(client.do_action_with_exception(sdk_request(hostport, page_size, page)))
         job_ids.extend(job["JobId"] for job in body["Jobs"]["Job"])
         if page >= int(body["TotalPage"]):
             break
@@ -114,7 +120,6 @@ def warm_page_cpu(hostport: str, url: str, page_size: int, pages: int, rounds: i
     sending, strict parsing into typed jobs). Warm caches: the figure the client's own code
     costs, without the idle gaps of a latency-bound listing."""
     from aliyunsdkcore.client import AcsClient
-    from aliyunsdkfoas.request.v20181111.GetRefPackageJobRequest import GetRefPackageJobRequest
 
     from foas_refjobs import Credentials, FoasClient
 
@@ -123,14 +128,7 @@ def warm_page_cpu(hostport: str, url: str, page_size: int, pages: int, rounds: i
                       credentials=Credentials(ACCESS_KEY_ID, ACCESS_KEY_SECRET))
 
     def sdk_page(index: int) -> None:
-        request = GetRefPackageJobRequest()
-        request.set_endpoint(hostport)
-        request.set_protocol_type("http")
-        request.set_projectName(PROJECT)
-        request.set_packageName(PACKAGE)
-        request.set_pageSize(page_size)
-        request.set_pageIndex(index)
-        json.loads(sdk.do_action_with_exception(request))
+        json.loads(sdk.do_action_with_exception(sdk_request(hostport, page_size, index)))
 
     def our_page(index: int) -> None:
         ours.fetch_page(PROJECT, PACKAGE, index, page_size)

@@ -165,17 +165,21 @@ def _oidc(role_arn: Optional[str], provider_arn: Optional[str], token_file: Opti
         sts_region_id=sts_region or None, enable_vpc=enable_vpc, **_endpoints(env))
 
 
-def _built(description: str, build: Callable[[], Any]) -> CredentialSource:
+def _library_call(description: str, build: Callable[[], Any]) -> Any:
+    """`build()`, with whatever the library raises as one of our errors, raised outside the
+    handler so that the library's text is not kept as context."""
     error: Optional[errors.FoasError] = None
     try:
-        provider = build()
+        return build()
     except errors.FoasError:
         raise
     except Exception as exc:  # noqa: BLE001 - a provider's constructor validates with ValueError
         error = library_error(exc, description)
-    if error is not None:
-        raise error
-    return CredentialSource(description, provider=provider)
+    raise error
+
+
+def _built(description: str, build: Callable[[], Any]) -> CredentialSource:
+    return CredentialSource(description, provider=_library_call(description, build))
 
 
 def from_role_credentials(credentials: Credentials, description: str,
@@ -257,16 +261,7 @@ def _from_cli_config(path: Path, named: Optional[str], env: Mapping[str, str]) -
         _invalid(f"aliyun CLI config {path} is not a JSON object")
     name = str(named or config.get("current") or "default")
     description = f"aliyun CLI profile {name!r} in {path}"
-    error: Optional[errors.FoasError] = None
-    provider: Any = None
-    try:
-        provider = _cli_profile(config, name, path, env)
-    except errors.FoasError:
-        raise
-    except Exception as exc:  # noqa: BLE001 - a provider's constructor validates with ValueError
-        error = library_error(exc, description)
-    if error is not None:
-        raise error
+    provider = _library_call(description, lambda: _cli_profile(config, name, path, env))
     if provider is None:
         return None
     if isinstance(provider, Credentials):
