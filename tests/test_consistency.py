@@ -114,6 +114,22 @@ def test_duplicates_across_pages_are_dropped_by_job_id() -> None:
     record("consistency", case="dedup", wrong=0)
 
 
+@pytest.mark.parametrize(("first", "second", "expected"), [
+    ("aab", "cd", "abcd"),    # a job twice on one page
+    ("ab", "cdc", "abcd"),
+    ("ab", "cdb", "abcd"),    # a later page repeats one job and brings new ones
+    ("ab", "ba", "ab"),
+])
+def test_each_job_id_counts_once_in_the_order_first_seen(first: str, second: str,
+                                                         expected: str) -> None:
+    pages = {1: Page(1, 3, 4, 2, tuple(Job(job_id=x) for x in first), "r1"),
+             2: Page(2, 3, 4, 2, tuple(Job(job_id=x) for x in second), "r2")}
+    result = collect_all_pages(lambda index, _size: pages[index], GET_REF_PACKAGE_JOB,
+                               RetryPolicy(max_attempts=1), page_size=3, max_concurrency=1)
+    assert "".join(j.job_id for j in result.items) == expected
+    assert (result.problem is None) == (len(expected) == 4)
+
+
 # --- churn on every request: the listing says it is not trustworthy ---------------------------
 
 

@@ -164,6 +164,8 @@ def test_close_delimited_body_is_read_to_the_end(hostile_server: HostileServer) 
     (Reply.raw(b"HTTP/1.1 200 OK\r\nX: " + b"a" * 70000 + b"\r\n\r\n"), MalformedResponseError, None),
     (Reply().then_reset(), NetworkError, None),
     (Reply().then_close(), NetworkError, None),
+    (Reply.http(200, [("Content-Length", "100")], b'{"a":1}', content_length=False).then_close(),
+     NetworkError, None),
 ])
 def test_broken_answers_map_to_one_error_class(hostile_server: HostileServer, reply: Reply,
                                                 cls: type[FoasError], code: str | None) -> None:
@@ -324,3 +326,61 @@ def test_the_process_environment_is_the_default(tls_origin: TlsOrigin,
     monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(CA_FILE))
     assert Transport().send("GET", tls_origin.url + "/", {}, timeout=5).status == 200
     assert os.environ["REQUESTS_CA_BUNDLE"] == str(CA_FILE)
+
+
+# Our connections write a header line themselves (`_TrackedHTTPConnection.putheader`, through
+# http.client's `_output`). These pin that the bytes and the refusals are http.client's own.
+HEADER_CASES = [
+    ("Authorization", "acs LTAI:c2lnbmF0dXJl"),
+    ("x-acs-signature-nonce", "5b6f-0c"),
+    ("Date", "Mon, 30 Nov 2026 23:46:05 GMT"),
+    ("X-Empty", ""),
+    ("X-Folded", "a\r\n b"),
+    ("X-Latin", "caf\u00e9"),
+]
+BAD_HEADERS = [
+    ("X-Injected", "a\r\nSet-Cookie: x=1"),
+    ("X-Bare-LF", "a\nb"),
+    ("Bad Name:", "v"),
+    ("X-Not-Latin", "\u4e2d"),
+    ("X-\u00e9", "v"),
+]
+
+
+def _written(connection: object, headers: list[tuple[str, str]]) -> list[bytes]:
+    connection.putrequest("GET", "/x", skip_host=True, skip_accept_encoding=True)  # type: ignore[attr-defined]
+    for name, value in headers:
+        connection.putheader(name, value)  # type: ignore[attr-defined]
+    return list(connection._buffer)  # type: ignore[attr-defined]
+
+
+def test_header_lines_are_the_bytes_http_client_writes() -> None:
+    import http.client
+
+    from foas_refjobs.transport import _TrackedHTTPConnection, _TrackedHTTPSConnection
+
+    expected = _written(http.client.HTTPConnection("127.0.0.1", 1), HEADER_CASES)
+    for cls in (_TrackedHTTPConnection, _TrackedHTTPSConnection):
+        assert _written(cls("127.0.0.1", 1), HEADER_CASES) == expected
+
+
+@pytest.mark.parametrize(("name", "value"), BAD_HEADERS)
+def test_a_header_http_client_refuses_is_refused(name: str, value: str) -> None:
+    import http.client
+
+    from foas_refjobs.transport import _TrackedHTTPConnection
+
+    with pytest.raises((ValueError, UnicodeError)) as theirs:
+        _written(http.client.HTTPConnection("127.0.0.1", 1), [(name, value)])
+    with pytest.raises((ValueError, UnicodeError)) as ours:
+        _written(_TrackedHTTPConnection("127.0.0.1", 1), [(name, value)])
+    assert type(ours.value) is type(theirs.value)
+
+
+def test_urllib3_skip_header_still_skips() -> None:
+    from urllib3.util import SKIP_HEADER
+
+    from foas_refjobs.transport import _TrackedHTTPConnection
+
+    lines = _written(_TrackedHTTPConnection("127.0.0.1", 1), [("User-Agent", SKIP_HEADER)])
+    assert not any(line.lower().startswith(b"user-agent") for line in lines)

@@ -234,16 +234,18 @@ class FoasClient:
         flight is cut at it; either way the listing ends in DeadlineExceededError (not retried)."""
         total = self.options.total_timeout
 
-        def fetch(index: int, page_size: int) -> Page:
-            expired = errors.DeadlineExceededError(
+        def expired() -> errors.DeadlineExceededError:
+            return errors.DeadlineExceededError(
                 f"the listing took longer than its total timeout of {total:g}s")
+
+        def fetch(index: int, page_size: int) -> Page:
             if time.monotonic() >= ends:
-                raise expired
+                raise expired()
             try:
                 return self.fetch_page(project, package, index, page_size, ends)
             except errors.NetworkError:
                 if time.monotonic() >= ends:
-                    raise expired from None
+                    raise expired() from None
                 raise
 
         return fetch

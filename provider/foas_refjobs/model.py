@@ -14,6 +14,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from functools import lru_cache
+from operator import attrgetter
 from typing import Any, NoReturn, Optional
 
 from .errors import MalformedResponseError
@@ -28,6 +29,7 @@ _STRING_FIELDS = {
 }
 _INT_TEXT = re.compile(r"-?[0-9]{1,18}")  # not "--5", "１２" or 5,000 digits (int() raises)
 _INT_FIELDS = {"create_time": "CreateTime", "folder_id": "FolderId", "modify_time": "ModifyTime"}
+_JOB_ID = attrgetter("job_id")
 
 
 def _malformed(message: str, request_id: Optional[str] = None) -> NoReturn:
@@ -321,7 +323,7 @@ class JobList:
 
     @property
     def job_ids(self) -> list[str]:
-        return [j.job_id for j in self.jobs]
+        return list(map(_JOB_ID, self.jobs))
 
     @property
     def job_names(self) -> list[str]:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from operator import attrgetter
 from typing import Generic, Optional, Protocol, TypeVar
 
 from .model import Job, Page
@@ -58,15 +59,11 @@ def _jobs(page: Page) -> Sequence[Job]:
     return page.jobs
 
 
-def _job_id(job: Job) -> str:
-    return job.job_id
-
-
 GET_REF_PACKAGE_JOB: Operation[Page, Job] = Operation(
     action="GetRefPackageJob",
     uri_pattern="/api/v2/projects/[projectName]/packages/[packageName]/jobs",
     path_params=("projectName", "packageName"),
     parse_page=Page.from_body,
     items=_jobs,
-    item_id=_job_id,
+    item_id=attrgetter("job_id"),
 )

@@ -217,10 +217,15 @@ class _Attempt(Generic[P, T]):
         previous_ids: Optional[tuple[str, ...]] = None
         for index, page in ordered:
             page_items: Sequence[T] = items_of(page)
-            ids = tuple(item_id(j) for j in page_items)
+            ids = tuple(map(item_id, page_items))
             if ids and ids == previous_ids:
                 return self._hard(f"page {index} repeats page {index - 1}")
             previous_ids = ids
+            fresh = set(ids)
+            if len(fresh) == len(ids) and seen.isdisjoint(fresh):
+                seen |= fresh
+                jobs.extend(page_items)
+                continue
             for job, key in zip(page_items, ids, strict=True):
                 if key not in seen:
                     seen.add(key)

@@ -142,6 +142,14 @@ class Query:
                     and job.job_type != self.job_type)
 
 
+    def keep(self, jobs: Iterable[Job]) -> tuple[Job, ...]:
+        """The jobs `matches` keeps, in order; a query without a filter keeps all of them
+        without asking each one."""
+        if not self.committed_only and self.job_type is None:
+            return tuple(jobs)
+        return tuple(j for j in jobs if self.matches(j))
+
+
 def _optional_job_type(value: Any) -> Optional[str]:
     return None if value == "" else validate_job_type(value)
 

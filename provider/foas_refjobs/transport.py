@@ -36,6 +36,7 @@ import urllib3
 from urllib3 import exceptions as u3
 from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
+from urllib3.util import SKIP_HEADER
 
 from . import __version__, errors
 from .redaction import redact
@@ -51,6 +52,9 @@ USER_AGENT = (f"{PACKAGE}/{__version__} Python/{platform.python_version()} "
 DEFAULT_MAX_BODY_BYTES = 32 * 1024 * 1024
 _READ_SIZE = 1 << 16
 _DIGITS = re.compile(r"[0-9]{1,18}")
+# http.client's rules for a header line (a value may only continue a line with SP or HT).
+_LEGAL_HEADER_NAME = re.compile(rb"[^:\s][^:\r\n]*").fullmatch
+_ILLEGAL_HEADER_VALUE = re.compile(rb"\n(?![ \t])|\r(?![ \t\n])").search
 # Any of these set means proxy rules apply (NO_PROXY alone changes nothing).
 _PROXY_VARIABLES = ("http_proxy", "HTTP_PROXY", "https_proxy", "HTTPS_PROXY", "all_proxy", "ALL_PROXY")
 
@@ -153,6 +157,9 @@ def _connect_by_name(connection: HTTPConnection) -> socket.socket:
 
 
 class _TrackedHTTPConnection(HTTPConnection):
+    """urllib3's connection, seen by the watchdog while in use, looking a host name up within
+    the deadline, and writing each header in one step."""
+
     def connect(self) -> None:
         _track(self)
         super().connect()
@@ -167,21 +174,21 @@ class _TrackedHTTPConnection(HTTPConnection):
         super().request(*args, **kwargs)
         _track(self, sent=True)
 
+    def putheader(self, header: str, *values: str) -> None:  # type: ignore[override]
+        """http.client's own checks for the one shape we send (a str name, one str value),
+        without its general path: this runs for every header of every request. Anything
+        else, urllib3's SKIP_HEADER included, takes urllib3's and http.client's path."""
+        if len(values) == 1 and type(header) is str and type(values[0]) is str \
+                and values[0] != SKIP_HEADER:
+            name, value = header.encode("ascii"), values[0].encode("latin-1")
+            if _LEGAL_HEADER_NAME(name) and not _ILLEGAL_HEADER_VALUE(value):
+                self._output(name + b": " + value)  # type: ignore[attr-defined]
+                return
+        super().putheader(header, *values)
 
-class _TrackedHTTPSConnection(HTTPSConnection):
-    def connect(self) -> None:
-        _track(self)
-        super().connect()
 
-    def _new_conn(self) -> socket.socket:
-        if _is_ip_literal(self._dns_host):
-            return super()._new_conn()
-        return _connect_by_name(self)
-
-    def request(self, *args: Any, **kwargs: Any) -> None:
-        _track(self)
-        super().request(*args, **kwargs)
-        _track(self, sent=True)
+class _TrackedHTTPSConnection(_TrackedHTTPConnection, HTTPSConnection):
+    pass
 
 
 class _HTTPPool(HTTPConnectionPool):
@@ -379,7 +386,7 @@ class Transport:
         if method == "HEAD" or response.status in (204, 304):
             raw = b""
         elif expected is not None:
-            raw = response.read(expected)
+            raw = response.read()  # http.client reads exactly Content-Length bytes, no more
             if len(raw) < expected:
                 raise errors.NetworkError(f"connection closed after {len(raw)} of {expected} "
                                           "body bytes")

@@ -44,7 +44,7 @@ def job_list(collect: Callable[[], PagingResult[Job]], project_name: str, packag
              query: Query) -> JobList:
     """The filtered JobList, confirmed by a second listing where the verdict depends on it."""
     result = collect()
-    jobs = tuple(j for j in result.items if query.matches(j))
+    jobs = query.keep(result.items)
     problem = result.problem
     confirmations = 0
     while problem is None and not jobs and result.pages_fetched > 1:
@@ -56,7 +56,7 @@ def job_list(collect: Callable[[], PagingResult[Job]], project_name: str, packag
         again = collect()
         same = again.problem is None and _ids(again.items) == _ids(result.items)
         result = again
-        jobs = tuple(j for j in result.items if query.matches(j))
+        jobs = query.keep(result.items)
         problem = result.problem
         if same:
             break
