@@ -31,8 +31,8 @@ ONLY_WHEN_NEEDED = {
 }
 # Never loaded by a plain listing: encoded bodies, the emulator, the credential chain past the
 # environment's keys, the credential library and its HTTP routing, the SDK's own send stack,
-# the ini-file reader, shell completion.
-NEVER_FOR_A_PLAIN_LISTING = ("foas_refjobs.decoding", "foas_refjobs.emulator",
+# the ini-file reader, shell completion, the reader of a job's plan and properties.
+NEVER_FOR_A_PLAIN_LISTING = ("foas_refjobs.decoding", "foas_refjobs.emulator", "foas_refjobs.job_details",
                              "foas_refjobs.credential_providers",
                              "foas_refjobs._credentials_http", "alibabacloud_credentials", "Tea",
                              "aliyunsdkcore.client", "configparser", "shtab")

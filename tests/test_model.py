@@ -12,7 +12,8 @@ import pytest
 
 from foas_refjobs import Job, JobList, MalformedResponseError, PlanEdge
 from foas_refjobs.emulator.datagen import generate_job
-from foas_refjobs.model import Page, parse_properties, split_packages
+from foas_refjobs.job_details import parse_properties
+from foas_refjobs.model import Page, split_packages
 
 DATA = Path(__file__).parent / "data"
 # Verbatim excerpts of the API reference, shipped so the sample checks run in every checkout.

@@ -1,7 +1,7 @@
 """Which Realtime Compute (foas) jobs reference this jar, or these jars?
 
 The client, model and errors import without Pulumi, so the CLI starts fast;
-the Pulumi pieces and the many-jar results are loaded on first use, and are
+the Pulumi pieces, the many-jar results and the plan's types are loaded on first use, and are
 still visible to type checkers and to dir().
 """
 
@@ -26,7 +26,7 @@ from .errors import (
     ServerError,
     ThrottlingError,
 )
-from .model import Job, JobList, PlanEdge, PlanNode
+from .model import Job, JobList
 from .options import ClientOptions
 from .query import Query
 from .retry import RetryPolicy
@@ -43,6 +43,7 @@ if TYPE_CHECKING:
         get_ref_package_jobs,
         get_ref_package_jobs_output,
     )
+    from .job_details import PlanEdge, PlanNode
     from .resources import (
         PackageDeletionGuard,
         PackageDeletionGuardProvider,
@@ -52,6 +53,8 @@ if TYPE_CHECKING:
     from .results import ManyJobLists, PackageOutcome
 
 _LAZY_EXPORTS = {
+    "PlanEdge": "job_details",
+    "PlanNode": "job_details",
     "ManyJobLists": "results",
     "PackageOutcome": "results",
     "RefPackageJobs": "resources",

@@ -8,17 +8,19 @@ Alibaba Cloud responses that went through XML conversion.
 
 from __future__ import annotations
 
-import json
 import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from functools import lru_cache
 from operator import attrgetter
-from typing import Any, NoReturn, Optional
+from typing import TYPE_CHECKING, Any, NoReturn, Optional
 
 from .errors import MalformedResponseError
 from .response import OBJECTS_PER_JOB, check_shape, loads_strict
+
+if TYPE_CHECKING:
+    from .job_details import PlanNode
 
 _STRING_FIELDS = {
     "api_type": "ApiType", "cluster_id": "ClusterId", "code": "Code", "creator": "Creator",
@@ -62,23 +64,6 @@ def _as_bool(name: str, value: Any, request_id: Optional[str]) -> Optional[bool]
     if isinstance(value, str) and value.lower() in ("true", "false"):
         return value.lower() == "true"
     _malformed(f"{name} is not a boolean: {str(value)[:40]!r}", request_id)
-
-
-@dataclass(frozen=True)
-class PlanEdge:
-    id: int
-    ship_strategy: Optional[str] = None
-    side: Optional[str] = None
-
-
-@dataclass(frozen=True)
-class PlanNode:
-    id: int
-    type: Optional[str]
-    parallelism: Optional[int]
-    predecessors: tuple[PlanEdge, ...] = ()
-    pact: Optional[str] = None
-    contents: Optional[str] = None
 
 
 @dataclass(frozen=True)
@@ -154,52 +139,15 @@ class Job:
 
     def plan_nodes(self) -> tuple[PlanNode, ...]:
         """The deployed execution plan's nodes; empty when the job has no plan yet."""
-        if not self.plan_json or not self.plan_json.strip():
-            return ()
-        try:
-            plan = json.loads(self.plan_json)
-        except (ValueError, RecursionError) as exc:
-            _malformed(f"PlanJson of job {self.job_id} is not JSON: {exc}")
-        nodes = plan.get("nodes") if isinstance(plan, dict) else None
-        if not isinstance(nodes, list):
-            _malformed(f"PlanJson of job {self.job_id} has no list of nodes")
-        result = []
-        for node in nodes:
-            if not isinstance(node, dict) or "id" not in node:
-                _malformed(f"PlanJson of job {self.job_id} has a node without an id")
-            raw_preds = node.get("predecessors") or ()
-            if not isinstance(raw_preds, (list, tuple)):
-                _malformed(f"PlanJson of job {self.job_id} has predecessors that are not a list")
-            preds = tuple(
-                PlanEdge(_as_int("predecessor id", p.get("id")), p.get("ship_strategy"), p.get("side"))
-                for p in raw_preds
-                if isinstance(p, dict)
-            )
-            par = node.get("parallelism")
-            result.append(PlanNode(
-                id=_as_int("node id", node["id"]),
-                type=node.get("type"),
-                parallelism=None if par is None else _as_int("parallelism", par),
-                predecessors=preds,
-                pact=node.get("pact"),
-                contents=node.get("contents"),
-            ))
-        return tuple(result)
+        from .job_details import plan_nodes
+
+        return plan_nodes(self.job_id, self.plan_json)
 
     def properties_dict(self) -> dict[str, str]:
         """`key=value` lines of the job's run properties; comments and blank lines skipped."""
+        from .job_details import parse_properties
+
         return parse_properties(self.properties)
-
-
-def parse_properties(text: Optional[str]) -> dict[str, str]:
-    result: dict[str, str] = {}
-    for line in (text or "").splitlines():
-        line = line.strip()
-        if not line or line.startswith(("#", "!")) or "=" not in line:
-            continue
-        key, value = line.split("=", 1)
-        result[key.strip()] = value.strip()
-    return result
 
 
 @lru_cache(maxsize=256)
