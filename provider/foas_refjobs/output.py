@@ -11,8 +11,6 @@ count display cells, so CJK names (two cells each) keep the table aligned.
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 import unicodedata
 from collections.abc import Iterable, Sequence
@@ -117,6 +115,9 @@ def _csv_value(value: Any) -> str:
 
 def render_csv(jobs: JobList) -> str:
     """RFC 4180 with a header row; packages comma-joined inside one quoted cell."""
+    import csv
+    import io
+
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(CSV_FIELDS)
@@ -152,6 +153,9 @@ def render_many_listing(many: ManyJobLists, fmt: str) -> str:
                   "error": o.detail, "error_code": o.error.code if o.error else None}
             for o in many]})
     if fmt == "csv":
+        import csv
+        import io
+
         buffer = io.StringIO()
         writer = csv.writer(buffer, lineterminator="\n")
         writer.writerow(("package_name", *CSV_FIELDS))
