@@ -32,7 +32,6 @@ from __future__ import annotations
 import logging
 import os
 import threading
-import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -121,10 +120,8 @@ class _Call:
             body = b"".join(body)  # a Tea stream
         transport = Transport(pool_size=1, connect_timeout=self.http.connect_timeout,
                               max_body_bytes=MAX_BODY_BYTES, env=self.http.env)
-        try:
-            reply = _bounded(lambda: transport.send(method, url, headers, timeout=self.http.timeout,
-                                                    body=body or None),
-                             self.http.timeout, url)
+        try:  # one total deadline, the name lookup included (see `name_lookup`)
+            reply = transport.send(method, url, headers, timeout=self.http.timeout, body=body or None)
         finally:
             transport.close()
         response = TeaResponse()
@@ -140,36 +137,6 @@ def _with_path(url: str) -> str:
     """Tea leaves the path empty for STS (`https://sts.aliyuncs.com?Action=...`); HTTP needs `/`."""
     parts = urlsplit(url)
     return url if parts.path else urlunsplit(parts._replace(path="/"))
-
-
-def _bounded(send: Any, timeout: float, url: str) -> Any:
-    """`send()` on a worker thread, waited for at most `timeout` (plus a little for the watchdog).
-
-    The Transport's watchdog cuts a connection at the deadline, but name
-    resolution happens before there is a socket to cut: a stalled resolver is
-    left behind on the worker instead of holding the caller.
-    """
-    outcome: list[Any] = []
-
-    def run() -> None:
-        try:
-            outcome.append((True, send()))
-        except BaseException as exc:  # noqa: BLE001 - handed to the caller's thread as is
-            outcome.append((False, exc))
-
-    worker = threading.Thread(target=run, name="foas-credential-request", daemon=True)
-    started = time.monotonic()
-    worker.start()
-    worker.join(timeout + 0.5)
-    if not outcome:
-        host = urlsplit(url).hostname or "?"
-        raise errors.NetworkError(f"credential request to {host} took longer than {timeout:g}s "
-                                  f"(after {time.monotonic() - started:.3g}s, still resolving or "
-                                  "connecting)", code="Timeout")
-    ok, value = outcome[0]
-    if ok:
-        return value
-    raise value
 
 
 def install() -> None:
