@@ -12,8 +12,7 @@ import json
 import subprocess
 import sys
 import tracemalloc
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, Optional
 
@@ -62,27 +61,23 @@ def fast_policy(max_attempts: int = ATTEMPTS) -> RecordingPolicy:
                            throttle_base_delay=0.04)
 
 
-@contextmanager
-def _emulator(jobs: int, **job_overrides: Any) -> Iterator[FoasEmulator]:
+def _state(jobs: int, **job_overrides: Any) -> EmulatorState:
     raw = generate_jobs(PROJECT, PACKAGE, jobs)
     for job in raw:
         job.update(job_overrides)
-    with FoasEmulator(EmulatorState.with_jobs(PROJECT, PACKAGE, raw)) as emu:
-        yield emu
+    return EmulatorState.with_jobs(PROJECT, PACKAGE, raw)
 
 
 @pytest.fixture
-def small() -> Iterator[FoasEmulator]:
+def small(emulator_with: Callable[[EmulatorState], FoasEmulator]) -> FoasEmulator:
     """Three jobs: every listing is one request."""
-    with _emulator(3) as emu:
-        yield emu
+    return emulator_with(_state(3))
 
 
 @pytest.fixture
-def paged() -> Iterator[FoasEmulator]:
+def paged(emulator_with: Callable[[EmulatorState], FoasEmulator]) -> FoasEmulator:
     """40 jobs: eight pages of five."""
-    with _emulator(40) as emu:
-        yield emu
+    return emulator_with(_state(40))
 
 
 def expected_ids(emu: FoasEmulator) -> list[str]:
@@ -189,6 +184,20 @@ def test_error_without_request_id_has_no_request_id_in_its_line(small: FoasEmula
     assert type(info.value) is ParameterError
     assert info.value.request_id is None
     assert info.value.one_line() == "InvalidParameter: bad pageSize"
+
+
+def test_a_client_hanging_up_mid_body_leaves_the_emulator_quiet(
+        small: FoasEmulator, capsys: pytest.CaptureFixture[str]) -> None:
+    """The client refuses a body over its cap and closes the connection while the emulator
+    is still writing: no traceback from the emulator, and it keeps serving."""
+    small.faults.add("huge_body", size=8 * 1024 * 1024, times=1)
+    with client_for(small, max_body_bytes=64 * 1024) as client, \
+            pytest.raises(MalformedResponseError):
+        client.list_ref_package_jobs(PROJECT, PACKAGE)
+    assert small.wait_idle(10)
+    with client_for(small) as client:
+        assert client.list_ref_package_jobs(PROJECT, PACKAGE).job_ids == expected_ids(small)
+    assert "Traceback" not in capsys.readouterr().err
 
 
 # --- huge bodies: bounded memory ------------------------------------------------------------
@@ -312,18 +321,19 @@ def test_fault_is_survived_or_fails_with_the_right_error(
 
 
 @pytest.mark.timeout(60)
-def test_body_trickling_below_the_read_timeout_is_cut_at_the_deadline() -> None:
+def test_body_trickling_below_the_read_timeout_is_cut_at_the_deadline(
+        emulator_with: Callable[[EmulatorState], FoasEmulator]) -> None:
     """64 bytes every 200 ms of a ~40 KB body would take over two minutes per attempt.
 
     Each read returns well within the 0.5 s timeout, so only the total deadline
     of each request (timeout = 0.5 s for connect, headers and body together)
     stops it; the test's 60 s limit fails a client that reads the whole trickle.
     """
-    with _emulator(3, Description="d" * 12_000) as emu:
-        rule = emu.faults.add("slow_body", latency_ms=200, times=None)
-        with client_for(emu, timeout=0.5, connect_timeout=0.5) as client, \
-                pytest.raises(NetworkError) as info:
-            client.list_ref_package_jobs(PROJECT, PACKAGE)
+    emu = emulator_with(_state(3, Description="d" * 12_000))
+    rule = emu.faults.add("slow_body", latency_ms=200, times=None)
+    with client_for(emu, timeout=0.5, connect_timeout=0.5) as client, \
+            pytest.raises(NetworkError) as info:
+        client.list_ref_package_jobs(PROJECT, PACKAGE)
     record("fault", case="slow_body-trickle", options="latency_ms=200", outcome="error",
            injected=rule.applied, requests=emu.faults.requests, partial=0)
     assert info.value.code == "Timeout"
