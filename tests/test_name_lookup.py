@@ -208,7 +208,7 @@ def test_through_a_proxy_only_the_proxy_name_is_resolved(resolver: Resolver, for
 
 
 def test_the_urllib3_internals_relied_on() -> None:
-    """Pins what transport._connect_by_name relies on (urllib3 2.x)."""
+    """Pins what name_lookup.connect_by_name relies on (urllib3 2.x)."""
     assert "_new_conn" in vars(HTTPConnection)
     connection = _TrackedHTTPSConnection("example.test.", 443)
     assert connection._dns_host == "example.test."  # looked up with the dot

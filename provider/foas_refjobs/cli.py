@@ -11,7 +11,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import os
-import signal
 import sys
 from typing import TYPE_CHECKING, Any, NamedTuple, NoReturn, Optional, TextIO
 
@@ -293,44 +292,12 @@ def _cmd_completion(args: argparse.Namespace) -> Outcome:
 
 
 def _cmd_emulator(args: argparse.Namespace) -> Outcome:
-    from .emulator import DEFAULT_ACCESS_KEY_ID, DEFAULT_ACCESS_KEY_SECRET, EmulatorState, FoasEmulator
+    from .emulator.foreground import serve
 
-    if not 0 <= args.port <= 65535:
-        raise InvalidInputError(f"--port must be 0..65535, got {args.port}")
-    if not 0 <= args.latency_ms <= 3_600_000:  # also rejects nan and inf
-        raise InvalidInputError(f"--latency-ms must be 0..3600000, got {args.latency_ms}")
-    if args.max_page_size < 1:
-        raise InvalidInputError(f"--max-page-size must be at least 1, got {args.max_page_size}")
-    if args.max_in_flight is not None and args.max_in_flight < 1:
-        raise InvalidInputError(f"--max-in-flight must be at least 1, got {args.max_in_flight}")
-    try:
-        state = EmulatorState.from_file(args.data) if args.data else EmulatorState.default()
-    except (OSError, ValueError, KeyError, TypeError) as exc:
-        raise FoasError(f"cannot load emulator data {args.data}: {exc}", code="InvalidData") from None
-    state.max_page_size = args.max_page_size
-    state.clamp_page_size = args.clamp_page_size
-    try:
-        emu = FoasEmulator(state, host=args.host, port=args.port, latency_ms=args.latency_ms,
-                           verbose=args.verbose)
-        emu.max_in_flight = args.max_in_flight
-    except OSError as exc:
-        raise FoasError(f"cannot listen on {args.host}:{args.port}: {exc.strerror}",
-                        code="ListenFailed") from None
-
-    def _stop(signum: int, frame: Any) -> None:
-        raise KeyboardInterrupt
-
-    signal.signal(signal.SIGTERM, _stop)
-    _write_ignoring_closed_stdout(f"FOAS emulator listening on {emu.url}")
-    if not args.data:
-        _write_ignoring_closed_stdout(f"demo AccessKey: ALIBABA_CLOUD_ACCESS_KEY_ID={DEFAULT_ACCESS_KEY_ID} "
-                                      f"ALIBABA_CLOUD_ACCESS_KEY_SECRET={DEFAULT_ACCESS_KEY_SECRET}")
-    try:
-        emu.serve_forever()
-    except KeyboardInterrupt:
-        print("emulator stopped", file=sys.stderr)
-    finally:
-        emu.stop()
+    serve(args.data, host=args.host, port=args.port, latency_ms=args.latency_ms,
+          max_page_size=args.max_page_size, clamp_page_size=args.clamp_page_size,
+          max_in_flight=args.max_in_flight, verbose=args.verbose,
+          say=_write_ignoring_closed_stdout)
     return Outcome(EXIT_OK, "")
 
 

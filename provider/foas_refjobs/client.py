@@ -13,7 +13,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor, wait
+from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any, NoReturn, Optional, TypeVar
 from urllib.parse import quote
 
@@ -24,7 +24,7 @@ from .limiter import AdaptiveLimiter
 from .model import Job, JobList, Page
 from .operation import GET_REF_PACKAGE_JOB, Operation, PageLike
 from .options import ClientOptions
-from .paging import WAKE_INTERVAL, PagingResult, Progress, collect_all_pages
+from .paging import PagingResult, Progress, collect_all_pages
 from .query import Query
 from .redaction import install_log_redaction, redact
 from .retry import RetryPolicy, call_with_retries
@@ -33,7 +33,7 @@ from .settings import Endpoint
 from .watchdog import block_interrupts_in_this_thread
 
 if TYPE_CHECKING:
-    from .results import ManyJobLists, PackageOutcome
+    from .results import ManyJobLists
 
 FIRST_PAGE_SIZE = 50
 # Tried, largest first, when a listing needs more than one page and the client does not yet
@@ -290,47 +290,12 @@ class FoasClient:
         is recorded for that jar and never makes another look unreferenced.
         `progress` is called with (jars done, jars asked).
         """
-        from .results import ManyJobLists, PackageOutcome
-
-        names = query.package_names
-        outcomes: dict[str, PackageOutcome] = {}
-        lock = threading.Lock()
-
-        def one(name: str) -> None:
-            try:
-                outcome = PackageOutcome(name, jobs=self.list(query.for_package(name)))
-            except errors.FoasError as exc:
-                outcome = PackageOutcome(name, error=exc)
-            except Exception as exc:  # noqa: BLE001 - contained to this jar, reported as its error
-                outcome = PackageOutcome(name, error=errors.FoasError(
-                    f"unexpected {type(exc).__name__}: {redact(str(exc))}", code="InternalError"))
-            with lock:
-                outcomes[name] = outcome
-                done = len(outcomes)
-            if progress is not None:
-                progress(done, len(names))
+        from .results import list_each
 
         concurrency = self.options.max_concurrency
-        width = 1 if concurrency <= 1 else min(len(names), 2 * concurrency)
-        if width <= 1:
-            for name in names:
-                one(name)
-        else:
-            jars = ThreadPoolExecutor(max_workers=width, thread_name_prefix="foas-jar",
-                                      initializer=block_interrupts_in_this_thread)
-            interrupted = False
-            try:
-                futures = [jars.submit(one, name) for name in names]
-                while not all(f.done() for f in futures):
-                    wait(futures, timeout=WAKE_INTERVAL)  # timed: Ctrl-C is seen at once
-                for future in futures:
-                    future.result()
-            except KeyboardInterrupt:
-                interrupted = True
-                raise
-            finally:
-                jars.shutdown(wait=not interrupted, cancel_futures=True)
-        return ManyJobLists(query.project_name, tuple(outcomes[name] for name in names))
+        width = 1 if concurrency <= 1 else min(len(query.package_names), 2 * concurrency)
+        return list_each(query, lambda name: self.list(query.for_package(name)), width=width,
+                         progress=progress)
 
     def list_ref_package_jobs(
         self,

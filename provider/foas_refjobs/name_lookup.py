@@ -18,14 +18,20 @@ from __future__ import annotations
 
 import os
 import socket
+import sys
 import threading
 import time
-from typing import Any, Optional
+from typing import TYPE_CHECKING, Any, Optional
+
+from urllib3 import exceptions as u3
 
 from . import errors
 from .watchdog import block_interrupts_in_this_thread
 
 MAX_LOOKUPS = 8
+
+if TYPE_CHECKING:
+    from urllib3.connection import HTTPConnection
 
 AddrInfo = tuple[Any, Any, int, str, Any]
 
@@ -109,3 +115,40 @@ def connect_any(addresses: list[AddrInfo], timeout: Optional[float], deadline: f
     if failure is not None:
         raise failure
     raise OSError("the resolver returned no addresses")
+
+
+def connect_by_name(connection: HTTPConnection, deadline: Optional[float]) -> socket.socket:
+    """What urllib3's `_new_conn` does, with the name lookup bounded by `deadline`
+    (a time.monotonic() value; None: the connect timeout alone bounds it).
+
+    urllib3 internals relied on, all here and pinned by tests/test_name_lookup.py:
+    `HTTPConnection._new_conn()` makes every new connection's socket (urllib3 2.x),
+    connecting to `_dns_host` (the proxy's name when proxied), while `host`
+    (the same without a trailing dot) is what TLS verifies; `timeout` is the
+    connect timeout by then; `allowed_gai_family()` picks IPv4 or both.
+    """
+    from urllib3.util.connection import allowed_gai_family
+
+    name = connection._dns_host
+    try:
+        name.encode("idna")
+    except UnicodeError:
+        raise u3.LocationParseError(f"'{name}', label empty or too long") from None
+    timeout = connection.timeout if isinstance(connection.timeout, (int, float)) else None
+    if deadline is None:
+        deadline = time.monotonic() + (timeout or 10.0)
+    try:
+        addresses = lookup(name, connection.port or 0, allowed_gai_family(),
+                           deadline if timeout is None else min(deadline, time.monotonic() + timeout))
+    except socket.gaierror as exc:
+        raise u3.NameResolutionError(connection.host, connection, exc) from exc
+    try:
+        sock = connect_any(addresses, timeout, deadline, connection.source_address,
+                           connection.socket_options)
+    except TimeoutError as exc:
+        raise u3.ConnectTimeoutError(connection, f"Connection to {connection.host} timed out. "
+                                     f"(connect timeout={timeout})") from exc
+    except OSError as exc:
+        raise u3.NewConnectionError(connection, f"Failed to establish a new connection: {exc}") from exc
+    sys.audit("http.client.connect", connection, connection.host, connection.port)
+    return sock

@@ -7,12 +7,20 @@ verdict ("error") and never counts as unreferenced, whatever the other jars say.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import threading
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass
-from typing import Any, Literal, Optional
+from typing import TYPE_CHECKING, Any, Literal, Optional
 
 from .errors import FoasError
 from .model import JobList
+from .paging import WAKE_INTERVAL
+from .redaction import redact
+from .watchdog import block_interrupts_in_this_thread
+
+if TYPE_CHECKING:
+    from .query import Query
 
 Verdict = Literal["unreferenced", "referenced", "error"]
 
@@ -103,3 +111,49 @@ class ManyJobLists:
             "referenced": self.referenced,
             "failed": self.failed,
         }
+
+
+def list_each(query: Query, list_one: Callable[[str], JobList], *, width: int,
+              progress: Optional[Callable[[int, int], None]] = None) -> ManyJobLists:
+    """Each jar of `query` listed by `list_one`, `width` jars at a time, into one outcome each.
+
+    One jar's error (even an unexpected one) is recorded for that jar and never
+    makes another look unreferenced. `progress` is called with (jars done, jars asked).
+    """
+    names = query.package_names
+    outcomes: dict[str, PackageOutcome] = {}
+    lock = threading.Lock()
+
+    def one(name: str) -> None:
+        try:
+            outcome = PackageOutcome(name, jobs=list_one(name))
+        except FoasError as exc:
+            outcome = PackageOutcome(name, error=exc)
+        except Exception as exc:  # noqa: BLE001 - contained to this jar, reported as its error
+            outcome = PackageOutcome(name, error=FoasError(
+                f"unexpected {type(exc).__name__}: {redact(str(exc))}", code="InternalError"))
+        with lock:
+            outcomes[name] = outcome
+            done = len(outcomes)
+        if progress is not None:
+            progress(done, len(names))
+
+    if width <= 1:
+        for name in names:
+            one(name)
+    else:
+        jars = ThreadPoolExecutor(max_workers=width, thread_name_prefix="foas-jar",
+                                  initializer=block_interrupts_in_this_thread)
+        interrupted = False
+        try:
+            futures = [jars.submit(one, name) for name in names]
+            while not all(f.done() for f in futures):
+                wait(futures, timeout=WAKE_INTERVAL)  # timed: Ctrl-C is seen at once
+            for future in futures:
+                future.result()
+        except KeyboardInterrupt:
+            interrupted = True
+            raise
+        finally:
+            jars.shutdown(wait=not interrupted, cancel_futures=True)
+    return ManyJobLists(query.project_name, tuple(outcomes[name] for name in names))

@@ -25,7 +25,6 @@ import platform
 import re
 import socket
 import ssl
-import sys
 import threading
 import time
 from collections.abc import Mapping
@@ -117,45 +116,6 @@ def _is_ip_literal(host: str) -> bool:
     return False
 
 
-def _connect_by_name(connection: HTTPConnection) -> socket.socket:
-    """What urllib3's `_new_conn` does, with the name lookup bounded by the request's deadline.
-
-    urllib3 internals relied on, all here and pinned by tests/test_name_lookup.py:
-    `HTTPConnection._new_conn()` makes every new connection's socket (urllib3 2.x),
-    connecting to `_dns_host` (the proxy's name when proxied), while `host`
-    (the same without a trailing dot) is what TLS verifies; `timeout` is the
-    connect timeout by then; `allowed_gai_family()` picks IPv4 or both.
-    """
-    from urllib3.util.connection import allowed_gai_family
-
-    from .name_lookup import connect_any, lookup
-
-    name = connection._dns_host
-    try:
-        name.encode("idna")
-    except UnicodeError:
-        raise u3.LocationParseError(f"'{name}', label empty or too long") from None
-    timeout = connection.timeout if isinstance(connection.timeout, (int, float)) else None
-    attempt: Optional[_Attempt] = getattr(_current, "attempt", None)
-    # Outside Transport.send (never, today) the connect timeout alone bounds it.
-    deadline = attempt.deadline if attempt is not None else time.monotonic() + (timeout or 10.0)
-    try:
-        addresses = lookup(name, connection.port or 0, allowed_gai_family(),
-                           deadline if timeout is None else min(deadline, time.monotonic() + timeout))
-    except socket.gaierror as exc:
-        raise u3.NameResolutionError(connection.host, connection, exc) from exc
-    try:
-        sock = connect_any(addresses, timeout, deadline, connection.source_address,
-                           connection.socket_options)
-    except TimeoutError as exc:
-        raise u3.ConnectTimeoutError(connection, f"Connection to {connection.host} timed out. "
-                                     f"(connect timeout={timeout})") from exc
-    except OSError as exc:
-        raise u3.NewConnectionError(connection, f"Failed to establish a new connection: {exc}") from exc
-    sys.audit("http.client.connect", connection, connection.host, connection.port)
-    return sock
-
-
 class _TrackedHTTPConnection(HTTPConnection):
     """urllib3's connection, seen by the watchdog while in use, looking a host name up within
     the deadline, and writing each header in one step."""
@@ -167,7 +127,10 @@ class _TrackedHTTPConnection(HTTPConnection):
     def _new_conn(self) -> socket.socket:
         if _is_ip_literal(self._dns_host):
             return super()._new_conn()
-        return _connect_by_name(self)
+        from .name_lookup import connect_by_name
+
+        attempt: Optional[_Attempt] = getattr(_current, "attempt", None)
+        return connect_by_name(self, attempt.deadline if attempt is not None else None)
 
     def request(self, *args: Any, **kwargs: Any) -> None:  # a pooled connection skips connect()
         _track(self)
