@@ -384,3 +384,13 @@ def test_urllib3_skip_header_still_skips() -> None:
 
     lines = _written(_TrackedHTTPConnection("127.0.0.1", 1), [("User-Agent", SKIP_HEADER)])
     assert not any(line.lower().startswith(b"user-agent") for line in lines)
+
+
+def test_the_shared_no_retries_is_what_urllib3_makes_of_false() -> None:
+    """Transport passes one Retry object to every urlopen; it must mean what retries=False,
+    redirect=False means to urllib3 (no retry, no redirect followed, the error raised)."""
+    from urllib3.util.retry import Retry
+
+    from foas_refjobs.transport import _NO_RETRIES
+
+    assert vars(_NO_RETRIES) == vars(Retry.from_int(False, redirect=False, default=False))

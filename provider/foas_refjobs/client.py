@@ -14,6 +14,7 @@ import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any, NoReturn, Optional, TypeVar
 from urllib.parse import quote
 
@@ -47,8 +48,10 @@ log = logging.getLogger(__name__)
 install_log_redaction()
 
 
+@lru_cache(maxsize=256)
 def encode_segment(value: str) -> str:
-    """One path segment: '/', '?', '#', '%', spaces and non-ASCII all escaped."""
+    """One path segment: '/', '?', '#', '%', spaces and non-ASCII all escaped (every page of a
+    listing encodes the same names)."""
     return quote(value, safe="")
 
 

@@ -36,6 +36,7 @@ from urllib3 import exceptions as u3
 from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 from urllib3.util import SKIP_HEADER
+from urllib3.util.retry import Retry
 
 from . import __version__, errors
 from .redaction import redact
@@ -51,6 +52,8 @@ USER_AGENT = (f"{PACKAGE}/{__version__} Python/{platform.python_version()} "
 DEFAULT_MAX_BODY_BYTES = 32 * 1024 * 1024
 _READ_SIZE = 1 << 16
 _DIGITS = re.compile(r"[0-9]{1,18}")
+# What urlopen makes of retries=False, redirect=False, made once (it is never changed in place).
+_NO_RETRIES = Retry(False, redirect=False)
 # http.client's rules for a header line (a value may only continue a line with SP or HT).
 _LEGAL_HEADER_NAME = re.compile(rb"[^:\s][^:\r\n]*").fullmatch
 _ILLEGAL_HEADER_VALUE = re.compile(rb"\n(?![ \t])|\r(?![ \t\n])").search
@@ -310,8 +313,8 @@ class Transport:
         try:
             remaining = max(deadline - time.monotonic(), 0.001)
             response = opener.urlopen(
-                method, target if direct else url, body=body, headers=sent, redirect=False, retries=False,
-                preload_content=False, decode_content=False, assert_same_host=False,
+                method, target if direct else url, body=body, headers=sent, redirect=False,
+                retries=_NO_RETRIES, preload_content=False, decode_content=False, assert_same_host=False,
                 timeout=urllib3.Timeout(connect=min(self.connect_timeout, remaining), read=remaining))
             _current.attempt = None
             if response.status == 407 and not direct:
