@@ -153,8 +153,7 @@ class Job:
 @lru_cache(maxsize=256)
 def _shared_packages(value: str) -> tuple[str, ...]:
     """split_packages, one tuple per distinct value: thousands of jobs list the same jars,
-    and 10,000 fresh tuples per listing also drove the garbage collector (36 -> 25
-    young-generation collections for a 10,000-job listing)."""
+    and a fresh tuple per job would also wake the garbage collector more often."""
     return split_packages(value)
 
 

@@ -141,7 +141,6 @@ class Query:
         return not (self.job_type is not None and job.job_type in _KNOWN_TYPES
                     and job.job_type != self.job_type)
 
-
     def keep(self, jobs: Iterable[Job]) -> tuple[Job, ...]:
         """The jobs `matches` keeps, in order; a query without a filter keeps all of them
         without asking each one."""
