@@ -11,8 +11,11 @@ import os
 import time
 import zlib
 from pathlib import Path
+from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from foas_refjobs import AuthError, MalformedResponseError, NetworkError, __version__
 from foas_refjobs.decoding import decode_body
@@ -394,3 +397,82 @@ def test_the_shared_no_retries_is_what_urllib3_makes_of_false() -> None:
     from foas_refjobs.transport import _NO_RETRIES
 
     assert vars(_NO_RETRIES) == vars(Retry.from_int(False, redirect=False, default=False))
+
+
+# The response head is read by http.client's own `begin`, with `transport.parse_headers` in
+# place of http.client's (`_Response`). These pin that it still is, and that the result is
+# what http.client's parser gives, for any head: plain lines, folded values, lines without a
+# colon, bare CRs, duplicates, latin-1 text, and heads over http.client's limits.
+
+_TOKEN = st.text(alphabet="!#$%&'*+-.^_`|~0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz",
+                 min_size=1, max_size=12)
+_VALUE = st.text(alphabet=st.characters(min_codepoint=0, max_codepoint=255,
+                                        blacklist_characters="\r\n"), max_size=20)
+_ODD_LINE = st.sampled_from([" folded continuation", "\tfolded", "no colon here", ": empty name",
+                             "Name : space before colon", "From someone", "X-Bare: a\rb",
+                             "X-Ctl: \x00\x7f", "X-Colons: a:b:c", ""])
+_LINE = st.one_of(st.tuples(_TOKEN, _VALUE).map(lambda nv: f"{nv[0]}:{nv[1]}"),
+                  st.tuples(_TOKEN, _VALUE).map(lambda nv: f"{nv[0]}: {nv[1]}  "), _ODD_LINE)
+
+
+def _head(lines: list[str], end: str) -> bytes:
+    return "".join(line + end for line in lines).encode("latin-1") + end.encode()
+
+
+def _parsed(parse: Any, data: bytes) -> object:
+    import io
+
+    try:
+        message = parse(io.BytesIO(data))
+    except Exception as exc:  # noqa: BLE001 - the class is what is compared
+        return type(exc)
+    return (type(message), message.items(), [repr(d) for d in message.defects],
+            message.get_payload() or None)
+
+
+@given(lines=st.lists(_LINE, max_size=12), end=st.sampled_from(["\r\n", "\n"]))
+@settings(max_examples=300, deadline=None, derandomize=True)
+def test_a_head_parses_as_http_client_parses_it(lines: list[str], end: str) -> None:
+    import http.client
+
+    from foas_refjobs.transport import parse_headers
+
+    data = _head(lines, end)
+    assert _parsed(parse_headers, data) == _parsed(http.client.parse_headers, data)
+
+
+@pytest.mark.parametrize("data", [
+    b"".join(b"X-%d: v\r\n" % i for i in range(101)) + b"\r\n",  # over the header count
+    b"X-Long: " + b"a" * 70_000 + b"\r\n\r\n",                   # over the line length
+    b"X-Cut: partial",                                           # the head ends mid-line
+    b"",
+])
+def test_a_head_at_http_client_limits_fails_or_parses_as_it_does(data: bytes) -> None:
+    import http.client
+
+    from foas_refjobs.transport import parse_headers
+
+    assert _parsed(parse_headers, data) == _parsed(http.client.parse_headers, data)
+
+
+def test_responses_are_read_by_http_clients_begin_with_our_head_parser() -> None:
+    import http.client
+
+    from foas_refjobs import transport
+
+    begin = transport._Response.begin
+    assert begin.__code__ is http.client.HTTPResponse.begin.__code__
+    assert "parse_headers" in begin.__code__.co_names
+    assert begin.__globals__["parse_headers"] is transport.parse_headers
+    assert transport._TrackedHTTPConnection.response_class is transport._Response
+    assert transport._TrackedHTTPSConnection.response_class is transport._Response
+
+
+def test_a_folded_header_reaches_the_caller_as_http_client_reads_it(
+        hostile_server: HostileServer) -> None:
+    hostile_server.queue(Reply.raw(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nX-Folded: a\r\n b\r\n"
+                                   b"X-Twice: 1\r\nX-Twice: 2\r\n\r\n{}"))
+    reply = transport().send("GET", hostile_server.url + "/x", {}, timeout=5)
+    assert reply.body == b"{}"
+    assert reply.headers["x-folded"] == "a b"  # urllib3 unfolds it
+    assert reply.headers["x-twice"] == "1, 2"

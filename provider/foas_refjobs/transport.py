@@ -19,6 +19,7 @@ direct plain listing to an IP address (the emulator) starts without any of it.
 
 from __future__ import annotations
 
+import email.parser
 import http.client
 import os
 import platform
@@ -27,6 +28,7 @@ import socket
 import ssl
 import threading
 import time
+import types
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Optional
 from urllib.parse import urlsplit
@@ -119,9 +121,53 @@ def _is_ip_literal(host: str) -> bool:
     return False
 
 
+# --- the response head ----------------------------------------------------------------------
+
+# A header line as servers send it: a token, a colon, a value without CR or LF.
+_PLAIN_HEADER_LINE = re.compile(rb"([!#$%&'*+\-.^_`|~0-9A-Za-z]+):([^\r\n]*)\r?\n")
+
+
+def parse_headers(fp: Any, _class: type[http.client.HTTPMessage] = http.client.HTTPMessage
+                  ) -> http.client.HTTPMessage:
+    """`http.client.parse_headers`, without its email parser when every line is plain.
+
+    The email parser cost more CPU than anything else in reading a response
+    head. Lines are read by http.client's own reader (its line length and
+    header count limits); a plain line is stored as the email parser stores
+    it (`set_raw`, value without leading blanks or the line end), and a head
+    with any other line (a folded value, a line without a colon, a bare CR)
+    is handed to the email parser whole, exactly as http.client does.
+    """
+    lines = http.client._read_headers(fp)  # type: ignore[attr-defined]
+    message = _class()
+    for line in lines[:-1]:  # the last is what ended the head: a blank line, or b"" at EOF
+        plain = _PLAIN_HEADER_LINE.fullmatch(line)
+        if plain is None:
+            return email.parser.Parser(_class=_class).parsestr(b"".join(lines).decode("iso-8859-1"))
+        message.set_raw(plain[1].decode("ascii"), plain[2].decode("iso-8859-1").lstrip(" \t"))
+    return message
+
+
+class _Response(http.client.HTTPResponse):
+    """http.client's response: the same `begin`, calling `parse_headers` above.
+
+    `begin` is http.client's own code, run with this module's `parse_headers`
+    in place of http.client's, so that status line, Content-Length, chunking
+    and keep-alive are read exactly as http.client reads them.
+    tests/test_transport.py pins that `begin` still looks `parse_headers` up.
+    """
+
+    begin = types.FunctionType(
+        http.client.HTTPResponse.begin.__code__,
+        {**vars(http.client), "parse_headers": parse_headers},
+        "begin")
+
+
 class _TrackedHTTPConnection(HTTPConnection):
     """urllib3's connection, seen by the watchdog while in use, looking a host name up within
-    the deadline, and writing each header in one step."""
+    the deadline, writing each header in one step and reading the response head lightly."""
+
+    response_class = _Response
 
     def connect(self) -> None:
         _track(self)
