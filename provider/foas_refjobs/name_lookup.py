@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any, Optional
 from urllib3 import exceptions as u3
 
 from . import errors
+from .settings import DEFAULT_TIMEOUT
 from .watchdog import block_interrupts_in_this_thread
 
 MAX_LOOKUPS = 8
@@ -136,7 +137,7 @@ def connect_by_name(connection: HTTPConnection, deadline: Optional[float]) -> so
         raise u3.LocationParseError(f"'{name}', label empty or too long") from None
     timeout = connection.timeout if isinstance(connection.timeout, (int, float)) else None
     if deadline is None:
-        deadline = time.monotonic() + (timeout or 10.0)
+        deadline = time.monotonic() + (timeout or DEFAULT_TIMEOUT)
     try:
         addresses = lookup(name, connection.port or 0, allowed_gai_family(),
                            deadline if timeout is None else min(deadline, time.monotonic() + timeout))

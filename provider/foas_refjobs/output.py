@@ -113,17 +113,25 @@ def _csv_value(value: Any) -> str:
     return escape(str(value))
 
 
-def render_csv(jobs: JobList) -> str:
-    """RFC 4180 with a header row; packages comma-joined inside one quoted cell."""
+def _csv_text(header: Sequence[str], rows: Iterable[Sequence[str]]) -> str:
+    """RFC 4180 with a header row (csv is imported only for CSV output)."""
     import csv
     import io
 
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(CSV_FIELDS)
-    for job in jobs.jobs:
-        writer.writerow([_csv_value(getattr(job, name)) for name in CSV_FIELDS])
+    writer.writerow(header)
+    writer.writerows(rows)
     return buffer.getvalue().rstrip("\n")
+
+
+def _csv_row(job: Job) -> list[str]:
+    return [_csv_value(getattr(job, name)) for name in CSV_FIELDS]
+
+
+def render_csv(jobs: JobList) -> str:
+    """RFC 4180 with a header row; packages comma-joined inside one quoted cell."""
+    return _csv_text(CSV_FIELDS, (_csv_row(job) for job in jobs.jobs))
 
 
 def render_ids(jobs: JobList) -> str:
@@ -153,17 +161,9 @@ def render_many_listing(many: ManyJobLists, fmt: str) -> str:
                   "error": o.detail, "error_code": o.error.code if o.error else None}
             for o in many]})
     if fmt == "csv":
-        import csv
-        import io
-
-        buffer = io.StringIO()
-        writer = csv.writer(buffer, lineterminator="\n")
-        writer.writerow(("package_name", *CSV_FIELDS))
-        for o in many:
-            for job in o.jobs.jobs if o.jobs is not None else ():
-                writer.writerow([escape(o.package_name),
-                                 *(_csv_value(getattr(job, name)) for name in CSV_FIELDS)])
-        return buffer.getvalue().rstrip("\n")
+        return _csv_text(("package_name", *CSV_FIELDS),
+                         ([escape(o.package_name), *_csv_row(job)]
+                          for o in many for job in (o.jobs.jobs if o.jobs is not None else ())))
     if fmt == "ids":  # a job that uses two of the packages is printed once
         ids = dict.fromkeys(j.job_id for o in many if o.jobs is not None for j in o.jobs.jobs)
         return "\n".join(escape(i) for i in ids)

@@ -56,9 +56,9 @@ _READ_SIZE = 1 << 16
 _DIGITS = re.compile(r"[0-9]{1,18}")
 # What urlopen makes of retries=False, redirect=False, made once (it is never changed in place).
 _NO_RETRIES = Retry(False, redirect=False)
-# http.client's rules for a header line (a value may only continue a line with SP or HT).
-_LEGAL_HEADER_NAME = re.compile(rb"[^:\s][^:\r\n]*").fullmatch
-_ILLEGAL_HEADER_VALUE = re.compile(rb"\n(?![ \t])|\r(?![ \t\n])").search
+# http.client's own rules for a header line, applied by `putheader` below.
+_LEGAL_HEADER_NAME = http.client._is_legal_header_name  # type: ignore[attr-defined]
+_ILLEGAL_HEADER_VALUE = http.client._is_illegal_header_value  # type: ignore[attr-defined]
 # Any of these set means proxy rules apply (NO_PROXY alone changes nothing).
 _PROXY_VARIABLES = ("http_proxy", "HTTP_PROXY", "https_proxy", "HTTPS_PROXY", "all_proxy", "ALL_PROXY")
 
