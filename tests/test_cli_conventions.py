@@ -183,6 +183,20 @@ def test_csv_format(emulator_env: FoasEmulator) -> None:
     assert ids == [j["JobId"] for j in emulator_env.state.referencing_jobs(PROJECT, BLINK)]
 
 
+def test_csv_format_for_several_packages(emulator_env: FoasEmulator) -> None:
+    """One row per (package, job): a job that uses both jars is listed under each."""
+    emulator_env.state.put_job("csv2", {"JobId": "j-1", "JobName": "both", "Packages": "a.jar,b.jar"})
+    emulator_env.state.put_job("csv2", {"JobId": "j-2", "JobName": "b only", "Packages": "b.jar"})
+    proc = run(*listing(emulator_env, "list", "a.jar", "--package", "b.jar", "--format", "csv",
+                        project="csv2"))
+    assert proc.returncode == 0, proc.stderr
+    rows = list(csv.DictReader(io.StringIO(proc.stdout)))
+    assert tuple(rows[0]) == ("package_name", *CSV_FIELDS)
+    assert sorted((r["package_name"], r["job_id"]) for r in rows) == [
+        ("a.jar", "j-1"), ("b.jar", "j-1"), ("b.jar", "j-2")]
+    assert rows[0]["packages"] == "a.jar,b.jar"
+
+
 def test_format_has_help_text(capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit):
         cli.main(["list", "--help"])
