@@ -61,6 +61,35 @@ def test_connections_are_kept_alive_and_reused(hostile_server: HostileServer) ->
     assert hostile_server.connections == 1
 
 
+def test_a_connection_the_server_closes_is_not_reused(hostile_server: HostileServer) -> None:
+    hostile_server.queue(Reply.http(200, [("Connection", "close")], b"{}"),
+                         Reply.http(200, [("Connection", "keep-alive")], b"[]").keep_alive(),
+                         Reply.http(200, [("Connection", "keep-alive")], b"[1]").keep_alive())
+    t = transport()
+    assert [get(hostile_server, t) for _ in range(3)] == [b"{}", b"[]", b"[1]"]
+    assert hostile_server.connections == 2
+
+
+def test_two_content_lengths_are_malformed_even_when_the_first_fits(
+        hostile_server: HostileServer) -> None:
+    # http.client alone would read the first; the two are merged as urllib3 merges them.
+    hostile_server.queue(Reply.raw(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n"
+                                   b"Content-Length: 7\r\n\r\n{}"))
+    with pytest.raises(MalformedResponseError, match="Content-Length"):
+        get(hostile_server, transport())
+
+
+def test_failed_answers_do_not_use_up_the_pool(hostile_server: HostileServer) -> None:
+    t = transport(pool_size=2)
+    for _ in range(5):
+        hostile_server.queue(Reply().then_reset())
+        with pytest.raises(NetworkError):
+            get(hostile_server, t)
+    hostile_server.queue(*[Reply.http(200, [("Connection", "keep-alive")], b"{}").keep_alive()
+                           for _ in range(2)])
+    assert [get(hostile_server, t) for _ in range(2)] == [b"{}", b"{}"]
+
+
 @pytest.mark.parametrize("where", ["headers", "body", "silence"])
 def test_one_total_deadline_covers_headers_and_body(hostile_server: HostileServer, where: str) -> None:
     body = b'{"a": "' + b"x" * 50 + b'"}'

@@ -20,6 +20,7 @@ direct plain listing to an IP address (the emulator) starts without any of it.
 from __future__ import annotations
 
 import email.parser
+import errno
 import http.client
 import os
 import platform
@@ -34,6 +35,7 @@ from typing import TYPE_CHECKING, Any, Optional
 from urllib.parse import urlsplit
 
 import urllib3
+from urllib3 import HTTPHeaderDict
 from urllib3 import exceptions as u3
 from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
@@ -123,6 +125,8 @@ def _is_ip_literal(host: str) -> bool:
 
 # --- the response head ----------------------------------------------------------------------
 
+# A value's obsolete line folding, replaced by one space (RFC 9112, 5.2) as urllib3 does.
+_OBSOLETE_FOLD = re.compile(r"(?:(?<![ \t])[ \t]+)?\r\n[ \t]+")
 # A header line as servers send it: a token, a colon, a value without CR or LF.
 _PLAIN_HEADER_LINE = re.compile(rb"([!#$%&'*+\-.^_`|~0-9A-Za-z]+):([^\r\n]*)\r?\n")
 
@@ -358,15 +362,21 @@ class Transport:
         response: Any = None
         try:
             remaining = max(deadline - time.monotonic(), 0.001)
-            response = opener.urlopen(
-                method, target if direct else url, body=body, headers=sent, redirect=False,
-                retries=_NO_RETRIES, preload_content=False, decode_content=False, assert_same_host=False,
-                timeout=urllib3.Timeout(connect=min(self.connect_timeout, remaining), read=remaining))
-            _current.attempt = None
-            if response.status == 407 and not direct:
-                raise errors.AuthError("the proxy refused our proxy credentials (HTTP 407)",
-                                       code="ProxyAuthenticationRequired", http_status=407)
-            reply = self._read(response, method)
+            connect = min(self.connect_timeout, remaining)
+            if direct:
+                reply = self._exchange(opener, method, target, body, sent, connect, remaining)
+            else:
+                response = opener.urlopen(
+                    method, url, body=body, headers=sent, redirect=False, retries=_NO_RETRIES,
+                    preload_content=False, decode_content=False, assert_same_host=False,
+                    timeout=urllib3.Timeout(connect=connect, read=remaining))
+                _current.attempt = None
+                if response.status == 407:
+                    raise errors.AuthError("the proxy refused our proxy credentials (HTTP 407)",
+                                           code="ProxyAuthenticationRequired", http_status=407)
+                raw = self._body(response, response.headers, method)
+                response.release_conn()
+                reply = self._reply(response.status, response.headers, raw)
             if self.debug:
                 _dump(method, url, sent, reply.status, reply.headers)
         except errors.FoasError as exc:
@@ -385,8 +395,46 @@ class Transport:
             raise _no_answer(OSError(), True, deadline - started)
         return reply
 
-    def _read(self, response: Any, method: str) -> Reply:
-        headers = response.headers
+    def _exchange(self, pool: HTTPConnectionPool, method: str, target: str,
+                  body: Optional[bytes], headers: Mapping[str, str], connect_timeout: float,
+                  read_timeout: float) -> Reply:
+        """One request on a pooled connection, as urllib3's `urlopen` makes it with retries and
+        redirects off, without its response object: the status, the headers (merged as urllib3
+        merges them) and the body, read here by http.client under the same bounds.
+
+        A connection goes back to the pool only after its whole answer was read; after
+        anything else it is closed.
+        """
+        conn: Any = pool._get_conn()  # a pooled connection the peer dropped is reset there
+        try:
+            conn.timeout = connect_timeout
+            if conn.sock is None:  # connect (and shake hands) before sending, as urlopen does
+                conn.connect()
+            try:
+                conn.request(method, target, body=body, headers=headers, preload_content=False,
+                             decode_content=False)
+            except OSError as exc:  # a peer that answers and hangs up mid-request: read its answer
+                if not isinstance(exc, BrokenPipeError) \
+                        and exc.errno not in (errno.EPROTOTYPE, errno.ECONNRESET):
+                    raise
+            _current.attempt = None
+            if conn.sock is not None:
+                conn.sock.settimeout(read_timeout)
+            response = http.client.HTTPConnection.getresponse(conn)
+            conn._response_options = None  # what urllib3's own getresponse resets
+            reply_headers = HTTPHeaderDict(
+                [(name, _OBSOLETE_FOLD.sub(" ", value) if "\r\n" in value else value)
+                 for name, value in response.msg.items()])
+            raw = self._body(response, reply_headers, method)
+        except BaseException:
+            conn.close()
+            pool._put_conn(None)  # keeps the pool's slot, as urlopen does
+            raise
+        pool._put_conn(conn)
+        return self._reply(response.status, reply_headers, raw)
+
+    def _body(self, response: Any, headers: Mapping[str, str], method: str) -> bytes:
+        """The whole body within the caps; the Content-Encoding is undone by the caller."""
         if "transfer-encoding" in headers and "content-length" in headers:
             raise errors.MalformedResponseError("response has both Transfer-Encoding and "
                                                 "Content-Length")
@@ -396,31 +444,32 @@ class Transport:
             raise errors.MalformedResponseError(
                 f"response body exceeds {limit} bytes (Content-Length {expected})")
         if method == "HEAD" or response.status in (204, 304):
-            raw = b""
-        elif expected is not None:
-            raw = response.read()  # http.client reads exactly Content-Length bytes, no more
+            return b""
+        if expected is not None:
+            raw: bytes = response.read()  # http.client reads exactly Content-Length bytes, no more
             if len(raw) < expected:
                 raise errors.NetworkError(f"connection closed after {len(raw)} of {expected} "
                                           "body bytes")
-        else:
-            chunks: list[bytes] = []
-            seen = 0
-            while True:
-                chunk = response.read(_READ_SIZE)
-                if not chunk:
-                    break
-                seen += len(chunk)
-                if seen > limit:
-                    raise errors.MalformedResponseError(f"response body exceeds {limit} bytes")
-                chunks.append(chunk)
-            raw = b"".join(chunks)
-        response.release_conn()
+            return raw
+        chunks: list[bytes] = []
+        seen = 0
+        while True:
+            chunk = response.read(_READ_SIZE)
+            if not chunk:
+                break
+            seen += len(chunk)
+            if seen > limit:
+                raise errors.MalformedResponseError(f"response body exceeds {limit} bytes")
+            chunks.append(chunk)
+        return b"".join(chunks)
+
+    def _reply(self, status: int, headers: Mapping[str, str], raw: bytes) -> Reply:
         encoding = headers.get("content-encoding")
         if encoding and raw:  # we ask for identity; a server or proxy may encode all the same
             from .decoding import decode_body
 
-            raw = decode_body(encoding, raw, limit)
-        return Reply(response.status, headers, raw)
+            raw = decode_body(encoding, raw, self.max_body_bytes)
+        return Reply(status, headers, raw)
 
     @staticmethod
     def _discard(response: Any) -> None:
