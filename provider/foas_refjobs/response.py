@@ -15,6 +15,9 @@ collapse into an empty list. The rules, in the order they are applied:
   only differs from a documented one by case or invisible characters (``jobs``,
   ``Jobs\\u200b``, ``totalCount``) is a forgery or a different API: both are
   malformed. ``Jobs`` holds a list, or an object whose only key is ``Job``.
+
+The first rule's reader is the standard library's (`read_strictly`); `fast_json`
+reads instead only a body whose reading it can prove to be the same.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from collections.abc import Mapping
 from functools import lru_cache
 from typing import Any, NoReturn, Optional
 
+from . import fast_json
 from .errors import FoasError, MalformedResponseError, error_for_code
 
 DOCUMENTED_KEYS = frozenset({"RequestId", "PageIndex", "PageSize", "TotalCount", "TotalPage", "Jobs"})
@@ -59,7 +63,19 @@ def _reject_constant(name: str) -> NoReturn:
 
 
 def loads_strict(body: bytes, max_objects: int) -> Any:
-    """JSON without duplicate keys, NaN/Infinity or more than `max_objects` objects."""
+    """JSON without duplicate keys, NaN/Infinity or more than `max_objects` objects.
+
+    `fast_json` reads the body when it can prove its reading is this one's;
+    everything it declines is read here.
+    """
+    data = fast_json.loads(body, max_objects)
+    if data is not fast_json.DECLINED:
+        return data
+    return read_strictly(body, max_objects)
+
+
+def read_strictly(body: bytes, max_objects: int) -> Any:
+    """The reference reader: the standard library, every object checked as it is read."""
     try:
         text = body.decode("utf-8")
     except UnicodeDecodeError as exc:
