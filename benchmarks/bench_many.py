@@ -78,9 +78,9 @@ def write_data(directory: Path) -> tuple[Path, dict[str, list[str]]]:
 def client(url: str, concurrency: Optional[int] = None) -> Any:
     from foas_refjobs import ClientOptions, Credentials, FoasClient, RetryPolicy
 
-    extra = {} if concurrency is None else {"max_concurrency": concurrency}
-    return FoasClient(ClientOptions(endpoint=url, credentials=Credentials(ACCESS_KEY_ID, ACCESS_KEY_SECRET),
-                                    retry_policy=RetryPolicy(max_attempts=8), **extra))
+    options = ClientOptions(endpoint=url, credentials=Credentials(ACCESS_KEY_ID, ACCESS_KEY_SECRET),
+                            retry_policy=RetryPolicy(max_attempts=8))
+    return FoasClient(options if concurrency is None else options.replace(max_concurrency=concurrency))
 
 
 def many(url: str, expected: dict[str, list[str]]) -> dict[str, Any]:
