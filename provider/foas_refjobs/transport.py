@@ -7,6 +7,9 @@ lookup, connect, response headers and body together, not per read), a cap on
 raw and on decoded bytes (every layer of a stacked Content-Encoding), a strict
 Content-Length. Every failure leaves
 as one of our errors, mapped in `transport_errors`; nothing partial is returned.
+A direct request is made on a connection of urllib3's pool and read by
+http.client, without urllib3's response object (it cost more CPU than the
+request); a proxied one goes through urllib3's `urlopen`.
 
 Proxies follow the environment as curl and requests do (HTTP_PROXY,
 HTTPS_PROXY, NO_PROXY, either case; the rules are in `proxies`); ~/.netrc is
