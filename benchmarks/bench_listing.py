@@ -265,8 +265,11 @@ def main(argv: list[str] | None = None) -> int:
                     wall, cpu = _time(variants[name], expected, name)
                     times[name].append(wall)
                     cpus[name].append(cpu)
+                # CPU per page beside each time: on a shared host, all three rise and fall
+                # together from rep to rep, which tells the host's speed from the client's work.
                 print(f"# rep {rep + 1}: " + "  ".join(
-                    f"{n}={times[n][-1] * 1000:.0f} ms" for n in variants), flush=True)
+                    f"{n}={times[n][-1] * 1000:.0f} ms ({cpus[n][-1] / pages * 1000:.2f} ms CPU/page)"
+                    for n in variants), flush=True)
             memory = measure_memory(emulator.url, args.page_size, concurrency)
         finally:
             emulator.stop()
