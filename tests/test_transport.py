@@ -7,6 +7,7 @@ never a partial body.
 from __future__ import annotations
 
 import gzip
+import json
 import os
 import time
 import zlib
@@ -329,6 +330,17 @@ def test_ca_bundle_from_the_usual_variables(tls_origin: TlsOrigin, variable: str
     t = transport(env={variable: str(CA_FILE)})
     reply = t.send("GET", tls_origin.url + "/ok", {}, timeout=5)
     assert reply.status == 200 and b'"/ok"' in reply.body
+
+
+def test_https_connections_are_kept_alive_and_reused() -> None:
+    origin = TlsOrigin(lambda request: {"client_port": request.client_address[1]})
+    try:
+        t = transport(env={"SSL_CERT_FILE": str(CA_FILE)})
+        ports = [json.loads(t.send("GET", origin.url + "/", {}, timeout=5).body)["client_port"]
+                 for _ in range(3)]
+    finally:
+        origin.stop()
+    assert len(set(ports)) == 1, ports
 
 
 def test_a_missing_ca_bundle_is_invalid_input(tmp_path: Path) -> None:
