@@ -20,8 +20,8 @@ beyond 64 bits as a float, so its result is used only when all of these hold:
 - It holds no more objects than the budget; a body over it goes to the
   reference, which stops reading there.
 
-Declined bodies cost one more read; in practice that is only a hostile or
-malformed one. orjson is imported on first use.
+A declined body costs one more read: a hostile or malformed one, or one with
+an escaped ':', a float or more than MAX_BYTES. orjson is imported on first use.
 """
 
 from __future__ import annotations
