@@ -96,6 +96,21 @@ def test_fast_json_reads_as_the_reference_reads_or_declines(tree: Tree, seed: in
     assert outcome(loads_strict, body, limit) == reference
 
 
+@pytest.mark.parametrize("body", [
+    b'\xef\xbb\xbf{"a": 1}', b'{"a": 1} x', b'{"a": 1,}', b"[1,]", b"[tru]", b"", b"\x00",
+    b"[1]\x00", b"\x0c[1]", b"[1]\xc2\xa0", b"NaN", b"[Infinity]", b"[-Infinity]", b"[1E400]",
+    b'["a\x01b"]', b'["\\x"]', b'["\\ud800"]', b'["\xff"]', b'["\xc0\xaf"]', b'["\xed\xa0\x80"]',
+    b"[01]", b"[+1]", b"[.5]", b"[1.]", b"{'a': 1}", b"// c\n[1]", b'{"a" 1}', b"[" * 2000 + b"]" * 2000,
+    b'["\\u0000", "\xef\xbf\xbe", "\\ud83d\\ude00"]', b"[-0, -0.0, 1e-400, 18446744073709551615]",
+])
+def test_odd_json_is_read_as_the_reference_reads_it_or_declined(body: bytes) -> None:
+    reference = outcome(read_strictly, body, 10)
+    fast = fast_json.loads(body, 10)
+    if fast is not fast_json.DECLINED:
+        assert reference == ("ok", repr(fast))
+    assert outcome(loads_strict, body, 10) == reference
+
+
 def _page(jobs: int = 50) -> bytes:
     return json.dumps({"RequestId": "R", "PageIndex": 1, "PageSize": 50, "TotalCount": jobs,
                        "TotalPage": 1, "Jobs": {"Job": generate_jobs("p", "a.jar", jobs)}}).encode()

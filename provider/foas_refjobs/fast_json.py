@@ -1,13 +1,14 @@
 """Reading a body with orjson when that provably gives what the strict reader gives.
 
-`response.loads_strict` (the standard library with a duplicate-key hook) is the
-reference: it decides every body this module declines. orjson reads several
+`response.read_strictly` (the standard library with a duplicate-key hook) is
+the reference: it decides every body this module declines. orjson reads several
 times faster, but it keeps the last of two equal keys and reads an integer
 beyond 64 bits as a float, so its result is used only when all of these hold:
 
-- orjson accepts the body. It refuses more than the reference does (NaN,
-  Infinity, lone surrogates, over-deep nesting), never less; whatever it
-  refuses goes to the reference.
+- orjson accepts the body. Where its JSON differs from the reference's, it
+  is the stricter (NaN, Infinity, lone surrogates, over-deep nesting), as
+  tests/test_fast_json.py checks against the reference; whatever it refuses
+  goes to the reference.
 - No object has a duplicate key. Outside strings, every ':' belongs to
   exactly one key; inside strings a ':' is written as itself or as the
   escape \\u003a. With no such escape in the body, the body's ':' count is
