@@ -128,8 +128,9 @@ def _is_ip_literal(host: str) -> bool:
 
 # --- the response head ----------------------------------------------------------------------
 
-# A value's obsolete line folding, replaced by one space (RFC 9112, 5.2) as urllib3 does.
-_OBSOLETE_FOLD = re.compile(r"(?:(?<![ \t])[ \t]+)?\r\n[ \t]+")
+# A value's obsolete line folding (blanks, CRLF, blanks) becomes one space (RFC 9112, 5.2),
+# as urllib3 hands it to its callers.
+_OBSOLETE_FOLD = re.compile(r"[ \t]*\r\n[ \t]+")
 # A header line as servers send it: a token, a colon, a value without CR or LF.
 _PLAIN_HEADER_LINE = re.compile(rb"([!#$%&'*+\-.^_`|~0-9A-Za-z]+):([^\r\n]*)\r?\n")
 
@@ -411,8 +412,8 @@ class Transport:
         conn: Any = pool._get_conn()  # a pooled connection the peer dropped is reset there
         try:
             conn.timeout = connect_timeout
-            if conn.sock is None:  # connect (and shake hands) before sending, as urlopen does
-                conn.connect()
+            if conn.sock is None:  # connect (and shake hands) first: a failure here is never
+                conn.connect()     # taken for a peer that hung up mid-request below
             try:
                 conn.request(method, target, body=body, headers=headers, preload_content=False,
                              decode_content=False)
