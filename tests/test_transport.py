@@ -517,3 +517,187 @@ def test_a_folded_header_reaches_the_caller_as_http_client_reads_it(
     assert reply.body == b"{}"
     assert reply.headers["x-folded"] == "a b"  # urllib3 unfolds it
     assert reply.headers["x-twice"] == "1, 2"
+
+
+# --- the lean request head and the connection checks ----------------------------------------
+
+SIGNED_HEADERS = {
+    "User-Agent": "pulumi-foas-refjobs/test",
+    "Accept": "application/json",
+    "Accept-Encoding": "identity",
+    "x-acs-signature-nonce": "5b6f-0c",
+    "Date": "Mon, 30 Nov 2026 23:46:05 GMT",
+    "Authorization": "acs LTAI:c2lnbmF0dXJl",
+    "X-Empty": "",
+    "X-Latin": "caf\u00e9",
+}
+
+
+class _Recorder:
+    """A socket that keeps what is written to it."""
+
+    def __init__(self) -> None:
+        self.sent = b""
+
+    def settimeout(self, value: object) -> None:
+        pass
+
+    def sendall(self, data: bytes) -> None:
+        self.sent += data
+
+
+def _urllib3_head(cls: type, host: str, port: int, target: str, headers: dict[str, str]) -> bytes:
+    connection = cls(host, port)
+    connection.sock = _Recorder()
+    connection.request("GET", target, headers=headers, preload_content=False, decode_content=False)
+    sent: bytes = connection.sock.sent
+    return sent
+
+
+@pytest.mark.parametrize(("host", "port"), [
+    ("127.0.0.1", 8080), ("127.0.0.1", 80), ("127.0.0.1", 443), ("::1", 9000),
+    ("foas.cn-hangzhou.aliyuncs.com", 443), ("b\u00fccher.example", 8443),
+])
+@pytest.mark.parametrize("headers", [
+    SIGNED_HEADERS,
+    {k: v for k, v in SIGNED_HEADERS.items() if k != "Accept-Encoding"},
+    {**SIGNED_HEADERS, "Host": "other.example:1"},
+])
+def test_the_lean_head_is_the_bytes_urllib3_writes(host: str, port: int,
+                                                  headers: dict[str, str]) -> None:
+    from foas_refjobs.transport import _request_head, _TrackedHTTPConnection, _TrackedHTTPSConnection
+
+    target = "/api/v2/projects/p/packages/a%2Fb.jar/jobs?pageIndex=2&pageSize=50"
+    for cls in (_TrackedHTTPConnection, _TrackedHTTPSConnection):
+        expected = _urllib3_head(cls, host, port, target, headers)
+        assert _request_head(cls(host, port), "GET", target, headers) == expected
+
+
+@pytest.mark.parametrize(("target", "headers"), [
+    ("/x", {**SIGNED_HEADERS, "X-Injected": "a\r\nSet-Cookie: x=1"}),
+    ("/x", {**SIGNED_HEADERS, "X-Not-Latin": "\u4e2d"}),
+    ("/x", {**SIGNED_HEADERS, "Bad Name:": "v"}),
+    ("/x y", SIGNED_HEADERS),
+    ("/x\r\nX-Injected: 1", SIGNED_HEADERS),
+    ("/caf\u00e9", SIGNED_HEADERS),
+    ("/x", {k: v for k, v in SIGNED_HEADERS.items() if k != "User-Agent"}),
+])
+def test_a_head_urllib3_would_refuse_or_write_otherwise_takes_its_path(
+        target: str, headers: dict[str, str]) -> None:
+    from foas_refjobs.transport import _request_head, _TrackedHTTPConnection
+
+    assert _request_head(_TrackedHTTPConnection("127.0.0.1", 1), "GET", target, headers) is None
+
+
+def test_a_header_that_cannot_be_sent_fails_and_nothing_is_sent(
+        hostile_server: HostileServer) -> None:
+    hostile_server.queue(Reply.json({}))
+    with pytest.raises(FoasError):
+        transport().send("GET", hostile_server.url + "/x", {"X-Injected": "a\r\nSet-Cookie: x=1"},
+                         timeout=5)
+    assert hostile_server.requests == []
+
+
+def _pair() -> tuple[Any, Any]:
+    import socket
+
+    listener = socket.create_server(("127.0.0.1", 0))
+    try:
+        client = socket.create_connection(listener.getsockname())
+        server, _ = listener.accept()
+    finally:
+        listener.close()
+    return client, server
+
+
+def _connection_on(sock: Any) -> Any:
+    from foas_refjobs.transport import _TrackedHTTPConnection
+
+    connection = _TrackedHTTPConnection("127.0.0.1", 1)
+    connection.sock = sock
+    return connection
+
+
+def _wait_until_not_connected(connection: Any) -> bool:
+    deadline = time.monotonic() + 5
+    while connection.is_connected and time.monotonic() < deadline:
+        time.sleep(0.01)
+    return not connection.is_connected
+
+
+@pytest.mark.parametrize("tcp_info", ["kernel", "absent", "refused"])
+@pytest.mark.parametrize("how", ["close", "reset"])
+def test_a_connection_the_peer_ended_is_not_connected(monkeypatch: pytest.MonkeyPatch,
+                                                      tcp_info: str, how: str) -> None:
+    import socket
+    import struct
+
+    from foas_refjobs import transport as transport_module
+
+    if tcp_info == "absent":
+        monkeypatch.setattr(transport_module, "_TCP_INFO", None)
+    elif tcp_info == "refused":  # a kernel without TCP_INFO: the poll decides
+        monkeypatch.setattr(transport_module, "_TCP_INFO", 0x7FFF)
+    elif transport_module._TCP_INFO is None:
+        pytest.skip("no TCP_INFO on this platform")
+    client, server = _pair()
+    connection = _connection_on(client)
+    try:
+        assert connection.is_connected
+        if how == "reset":
+            server.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        server.close()
+        assert _wait_until_not_connected(connection)
+    finally:
+        client.close()
+
+
+def test_a_connection_without_a_socket_is_not_connected() -> None:
+    assert not _connection_on(None).is_connected
+
+
+def test_a_typical_page_is_read_in_one_receive(hostile_server: HostileServer,
+                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    import socket
+
+    body = json.dumps({"Jobs": {"Job": [{"PlanJson": "x" * 1100}] * 50}}).encode()
+    assert 50_000 < len(body) < 60_000
+    hostile_server.queue(Reply.http(200, [("Content-Length", str(len(body)))], body,
+                                    content_length=False))
+    t = transport()
+    reads: list[int] = []
+    readinto = socket.SocketIO.readinto
+
+    def counted(self: Any, buffer: Any) -> Any:
+        reads.append(len(buffer))
+        return readinto(self, buffer)
+
+    monkeypatch.setattr(socket.SocketIO, "readinto", counted)
+    reply = t.send("GET", hostile_server.url + "/x", {}, timeout=5)
+    assert reply.body == body
+    # The server writes the answer at once; http.client's default buffer would take 7 reads.
+    assert len(reads) <= 2, reads
+
+
+def test_a_request_without_a_body_is_written_without_urllib3s_request(
+        hostile_server: HostileServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    from foas_refjobs.transport import _TrackedHTTPConnection
+
+    calls: list[str] = []
+    request = _TrackedHTTPConnection.request
+
+    def counted(self: Any, method: str, *args: Any, **kwargs: Any) -> None:
+        calls.append(method)
+        request(self, method, *args, **kwargs)
+
+    monkeypatch.setattr(_TrackedHTTPConnection, "request", counted)
+    hostile_server.queue(*[Reply.http(200, [("Connection", "keep-alive")], b"{}").keep_alive()
+                           for _ in range(3)])
+    t = transport()
+    assert get(hostile_server, t) == b"{}"
+    assert t.send("POST", hostile_server.url + "/x", {}, body=b"a=1", timeout=5).body == b"{}"
+    assert get(hostile_server, t) == b"{}"
+    assert calls == ["POST"]
+    assert [r.method for r in hostile_server.requests] == ["GET", "POST", "GET"]
+    assert hostile_server.requests[1].body == b"a=1"
+    assert hostile_server.connections == 1

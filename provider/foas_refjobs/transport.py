@@ -34,6 +34,7 @@ import threading
 import time
 import types
 from collections.abc import Mapping
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any, Optional
 from urllib.parse import urlsplit
 
@@ -58,12 +59,19 @@ USER_AGENT = (f"{PACKAGE}/{__version__} Python/{platform.python_version()} "
               f"urllib3/{getattr(urllib3, '__version__', '2')}")
 DEFAULT_MAX_BODY_BYTES = 32 * 1024 * 1024
 _READ_SIZE = 1 << 16
+_TCP_INFO: Optional[int] = getattr(socket, "TCP_INFO", None)
+_TCP_ESTABLISHED = 1
 _DIGITS = re.compile(r"[0-9]{1,18}")
 # What urlopen makes of retries=False, redirect=False, made once (it is never changed in place).
 _NO_RETRIES = Retry(False, redirect=False)
 # http.client's own rules for a header line, applied by `putheader` below.
 _LEGAL_HEADER_NAME = http.client._is_legal_header_name  # type: ignore[attr-defined]
 _ILLEGAL_HEADER_VALUE = http.client._is_illegal_header_value  # type: ignore[attr-defined]
+# http.client's refusals of a request line (CVE-2019-9740 and its method twin).
+_BAD_TARGET_CHAR = http.client._contains_disallowed_url_pchar_re.search  # type: ignore[attr-defined]
+_BAD_METHOD_CHAR = http.client._contains_disallowed_method_pchar_re.search  # type: ignore[attr-defined]
+# Methods urllib3 sends without Content-Length when there is no body; only these take the lean head.
+_BODILESS = frozenset({"GET", "HEAD"})
 # Any of these set means proxy rules apply (NO_PROXY alone changes nothing).
 _PROXY_VARIABLES = ("http_proxy", "HTTP_PROXY", "https_proxy", "HTTPS_PROXY", "all_proxy", "ALL_PROXY")
 
@@ -170,12 +178,43 @@ class _Response(http.client.HTTPResponse):
         {**vars(http.client), "parse_headers": parse_headers},
         "begin")
 
+    def __init__(self, sock: socket.socket, debuglevel: int = 0, method: Optional[str] = None,
+                 url: Optional[str] = None) -> None:
+        super().__init__(_ReadAhead(sock), debuglevel, method, url)  # type: ignore[arg-type]
+
+
+class _ReadAhead:
+    """The socket as `HTTPResponse` sees it: its reader buffers a typical page whole.
+
+    http.client's default buffer takes a page in several reads. Every read of a
+    socket with a timeout is a poll and a receive, each letting the other listing
+    threads take the interpreter lock and be switched to.
+    """
+
+    __slots__ = ("_sock",)
+
+    def __init__(self, sock: socket.socket) -> None:
+        self._sock = sock
+
+    def makefile(self, mode: str) -> Any:  # http.client asks for "rb"
+        return self._sock.makefile("rb", _READ_SIZE)
+
 
 class _TrackedHTTPConnection(HTTPConnection):
     """urllib3's connection, seen by the watchdog while in use, looking a host name up within
     the deadline, writing each header in one step and reading the response head lightly."""
 
     response_class = _Response
+
+    @property
+    def is_connected(self) -> bool:
+        sock = self.sock
+        if sock is not None and _TCP_INFO is not None:
+            try:
+                return sock.getsockopt(socket.IPPROTO_TCP, _TCP_INFO, 1)[0] == _TCP_ESTABLISHED
+            except OSError:
+                pass
+        return bool(super().is_connected)
 
     def connect(self) -> None:
         _track(self)
@@ -196,15 +235,61 @@ class _TrackedHTTPConnection(HTTPConnection):
 
     def putheader(self, header: str, *values: str) -> None:  # type: ignore[override]
         """http.client's own checks for the one shape we send (a str name, one str value),
-        without its general path: this runs for every header of every request. Anything
-        else, urllib3's SKIP_HEADER included, takes urllib3's and http.client's path."""
-        if len(values) == 1 and type(header) is str and type(values[0]) is str \
-                and values[0] != SKIP_HEADER:
-            name, value = header.encode("ascii"), values[0].encode("latin-1")
-            if _LEGAL_HEADER_NAME(name) and not _ILLEGAL_HEADER_VALUE(value):
-                self._output(name + b": " + value)  # type: ignore[attr-defined]
-                return
+        without its general path: this runs for every header of a request with a body.
+        Anything else, urllib3's SKIP_HEADER included, takes urllib3's and http.client's path."""
+        line = _header_line(header, values[0]) if len(values) == 1 else None
+        if line is not None:
+            self._output(line)  # type: ignore[attr-defined]
+            return
         super().putheader(header, *values)
+
+
+def _header_line(name: str, value: str) -> Optional[bytes]:
+    """`name: value` as http.client writes it, or None where its own checks must decide."""
+    if type(name) is str and type(value) is str and value != SKIP_HEADER:
+        try:
+            encoded_name, encoded_value = name.encode("ascii"), value.encode("latin-1")
+        except UnicodeEncodeError:
+            return None
+        if _LEGAL_HEADER_NAME(encoded_name) and not _ILLEGAL_HEADER_VALUE(encoded_value):
+            return encoded_name + b": " + encoded_value
+    return None
+
+
+@lru_cache(maxsize=64)
+def _host_line(host: str, port: int, default_port: int) -> bytes:
+    """The Host line http.client writes for this origin, asked of http.client itself."""
+    probe = http.client.HTTPConnection(host, port)
+    probe.default_port = default_port
+    probe.putrequest("GET", "/", skip_accept_encoding=True)
+    line: bytes = probe._buffer[1]  # type: ignore[attr-defined]
+    return line
+
+
+def _request_head(conn: HTTPConnection, method: str, target: str,
+                  headers: Mapping[str, str]) -> Optional[bytes]:
+    """The bytes urllib3's `request` writes for a request without a body, built in one step;
+    None for a head it would refuse or write otherwise, which then takes its path.
+
+    Its path writes them through http.client's `putrequest` and `putheader`, a
+    dozen calls per request.
+    """
+    names = {name.lower() for name in headers if type(name) is str}
+    if _BAD_METHOD_CHAR(method) or _BAD_TARGET_CHAR(target) or not target.isascii() \
+            or "user-agent" not in names:  # urllib3 would add its own
+        return None
+    lines = [f"{method} {target} HTTP/1.1".encode("ascii")]
+    if "host" not in names:
+        lines.append(_host_line(conn.host, conn.port, conn.default_port))
+    if "accept-encoding" not in names:
+        lines.append(b"Accept-Encoding: identity")
+    for name, value in headers.items():
+        line = _header_line(name, value)
+        if line is None:
+            return None
+        lines.append(line)
+    lines.append(b"\r\n")
+    return b"\r\n".join(lines)
 
 
 class _TrackedHTTPSConnection(_TrackedHTTPConnection, HTTPSConnection):
@@ -414,18 +499,34 @@ class Transport:
             conn.timeout = connect_timeout
             if conn.sock is None:  # connect (and shake hands) first: a failure here is never
                 conn.connect()     # taken for a peer that hung up mid-request below
+            head = (_request_head(conn, method, target, headers)
+                    if body is None and method in _BODILESS else None)
+            lean = head is not None
+            if lean:  # the head in one write, bounded by the deadline like the answer
+                conn.sock.settimeout(read_timeout)
+                _track(conn, sent=True)
             try:
-                conn.request(method, target, body=body, headers=headers, preload_content=False,
-                             decode_content=False)
+                if head is not None:
+                    conn.sock.sendall(head)
+                else:
+                    conn.request(method, target, body=body, headers=headers,
+                                 preload_content=False, decode_content=False)
             except OSError as exc:  # a peer that answers and hangs up mid-request: read its answer
                 if not isinstance(exc, BrokenPipeError) \
                         and exc.errno not in (errno.EPROTOTYPE, errno.ECONNRESET):
                     raise
             _current.attempt = None
-            if conn.sock is not None:
-                conn.sock.settimeout(read_timeout)
-            response = http.client.HTTPConnection.getresponse(conn)
-            conn._response_options = None  # what urllib3's own getresponse resets
+            response: http.client.HTTPResponse
+            if lean:  # what http.client's getresponse does, without its request state machine
+                response = _Response(conn.sock, method=method)
+                response.begin()
+                if response.will_close:
+                    conn.close()
+            else:
+                if conn.sock is not None:
+                    conn.sock.settimeout(read_timeout)
+                response = http.client.HTTPConnection.getresponse(conn)
+                conn._response_options = None  # what urllib3's own getresponse resets
             reply_headers = HTTPHeaderDict(
                 [(name, _OBSOLETE_FOLD.sub(" ", value) if "\r\n" in value else value)
                  for name, value in response.msg.items()])
