@@ -625,31 +625,66 @@ def _wait_until_not_connected(connection: Any) -> bool:
     return not connection.is_connected
 
 
-@pytest.mark.parametrize("tcp_info", ["kernel", "absent", "refused"])
-@pytest.mark.parametrize("how", ["close", "reset"])
-def test_a_connection_the_peer_ended_is_not_connected(monkeypatch: pytest.MonkeyPatch,
-                                                      tcp_info: str, how: str) -> None:
+@pytest.mark.parametrize("check", ["socket options", "no TCP_INFO", "no SO_MEMINFO", "refused"])
+@pytest.mark.parametrize("how", ["close", "reset", "unasked bytes"])
+def test_a_connection_the_peer_ended_or_wrote_to_is_not_connected(
+        monkeypatch: pytest.MonkeyPatch, check: str, how: str) -> None:
     import socket
     import struct
 
     from foas_refjobs import transport as transport_module
 
-    if tcp_info == "absent":
+    if check == "no TCP_INFO":
         monkeypatch.setattr(transport_module, "_TCP_INFO", None)
-    elif tcp_info == "refused":  # a kernel without TCP_INFO: the poll decides
-        monkeypatch.setattr(transport_module, "_TCP_INFO", 0x7FFF)
-    elif transport_module._TCP_INFO is None:
-        pytest.skip("no TCP_INFO on this platform")
+    elif check == "no SO_MEMINFO":
+        monkeypatch.setattr(transport_module, "_SO_MEMINFO", None)
+    elif check == "refused":  # a kernel without the option: urllib3's poll decides
+        monkeypatch.setattr(transport_module, "_SO_MEMINFO", 0x7FFF)
+    elif transport_module._TCP_INFO is None or transport_module._SO_MEMINFO is None:
+        pytest.skip("the socket options are not known on this platform")
     client, server = _pair()
     connection = _connection_on(client)
     try:
         assert connection.is_connected
-        if how == "reset":
-            server.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-        server.close()
+        if how == "unasked bytes":  # what a server sends after its answer must not start the next
+            server.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n[]")
+        else:
+            if how == "reset":
+                server.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            server.close()
         assert _wait_until_not_connected(connection)
+        if how != "reset":  # read what came: the connection is still dropped if the peer left
+            client.recv(1 << 16)
+            assert connection.is_connected is (how == "unasked bytes")
     finally:
         client.close()
+        server.close()
+
+
+def test_the_check_does_not_poll_where_the_socket_options_answer(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """urllib3's poll lets every other listing thread take the interpreter lock; reading two
+    socket options does not."""
+    import urllib3.connection
+
+    from foas_refjobs import transport as transport_module
+
+    if transport_module._TCP_INFO is None or transport_module._SO_MEMINFO is None:
+        pytest.skip("the socket options are not known on this platform")
+    polls: list[object] = []
+    monkeypatch.setattr(urllib3.connection, "wait_for_read",
+                        lambda sock, timeout=None: polls.append(sock) or False)
+    client, server = _pair()
+    try:
+        connection = _connection_on(client)
+        assert connection.is_connected
+        assert polls == []
+        monkeypatch.setattr(transport_module, "_SO_MEMINFO", None)
+        assert connection.is_connected
+        assert polls == [client]  # without the options, urllib3's own check
+    finally:
+        client.close()
+        server.close()
 
 
 def test_a_connection_without_a_socket_is_not_connected() -> None:

@@ -30,6 +30,8 @@ import platform
 import re
 import socket
 import ssl
+import struct
+import sys
 import threading
 import time
 import types
@@ -59,8 +61,14 @@ USER_AGENT = (f"{PACKAGE}/{__version__} Python/{platform.python_version()} "
               f"urllib3/{getattr(urllib3, '__version__', '2')}")
 DEFAULT_MAX_BODY_BYTES = 32 * 1024 * 1024
 _READ_SIZE = 1 << 16
+# What a pooled connection's check reads without a poll (Linux): the TCP state and the
+# receive queue (SO_MEMINFO, 55 where the kernel's generic socket numbers apply).
 _TCP_INFO: Optional[int] = getattr(socket, "TCP_INFO", None)
+_GENERIC_SOCKET_NUMBERS = sys.platform == "linux" and platform.machine() in (
+    "x86_64", "aarch64", "ppc64le", "s390x", "riscv64")
+_SO_MEMINFO: Optional[int] = getattr(socket, "SO_MEMINFO", 55 if _GENERIC_SOCKET_NUMBERS else None)
 _TCP_ESTABLISHED = 1
+_MEMINFO = struct.Struct("9I")  # receive queue bytes first, backlog packets eighth
 _DIGITS = re.compile(r"[0-9]{1,18}")
 # What urlopen makes of retries=False, redirect=False, made once (it is never changed in place).
 _NO_RETRIES = Retry(False, redirect=False)
@@ -208,12 +216,22 @@ class _TrackedHTTPConnection(HTTPConnection):
 
     @property
     def is_connected(self) -> bool:
+        """Whether a pooled connection can carry the next request: the peer has neither closed
+        nor reset it, and nothing it sent waits unread.
+
+        urllib3 polls the socket for that, which lets every other thread take the
+        interpreter lock; two socket options read the same facts while holding it.
+        """
         sock = self.sock
-        if sock is not None and _TCP_INFO is not None:
+        if sock is not None and _TCP_INFO is not None and _SO_MEMINFO is not None:
             try:
-                return sock.getsockopt(socket.IPPROTO_TCP, _TCP_INFO, 1)[0] == _TCP_ESTABLISHED
-            except OSError:
+                state = sock.getsockopt(socket.IPPROTO_TCP, _TCP_INFO, 1)[0]
+                memory = _MEMINFO.unpack(sock.getsockopt(socket.SOL_SOCKET, _SO_MEMINFO,
+                                                         _MEMINFO.size))
+            except (OSError, struct.error):
                 pass
+            else:
+                return state == _TCP_ESTABLISHED and memory[0] == 0 and memory[7] == 0
         return bool(super().is_connected)
 
     def connect(self) -> None:
