@@ -9,7 +9,8 @@ Content-Length. Every failure leaves
 as one of our errors, mapped in `transport_errors`; nothing partial is returned.
 A direct request is made on a connection of urllib3's pool and read by
 http.client, without urllib3's response object (it cost more CPU than the
-request); a proxied one goes through urllib3's `urlopen`.
+request); without a body, its head is written in one step. A proxied one goes
+through urllib3's `urlopen`.
 
 Proxies follow the environment as curl and requests do (HTTP_PROXY,
 HTTPS_PROXY, NO_PROXY, either case; the rules are in `proxies`); ~/.netrc is
@@ -519,8 +520,7 @@ class Transport:
                 conn.connect()     # taken for a peer that hung up mid-request below
             head = (_request_head(conn, method, target, headers)
                     if body is None and method in _BODILESS else None)
-            lean = head is not None
-            if lean:  # the head in one write, bounded by the deadline like the answer
+            if head is not None:  # the head in one write, bounded by the deadline like the answer
                 conn.sock.settimeout(read_timeout)
                 _track(conn, sent=True)
             try:
@@ -535,7 +535,7 @@ class Transport:
                     raise
             _current.attempt = None
             response: http.client.HTTPResponse
-            if lean:  # what http.client's getresponse does, without its request state machine
+            if head is not None:  # what http.client's getresponse does, without its state machine
                 response = _Response(conn.sock, method=method)
                 response.begin()
                 if response.will_close:
