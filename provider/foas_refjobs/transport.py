@@ -520,11 +520,10 @@ class Transport:
                 conn.connect()     # taken for a peer that hung up mid-request below
             head = (_request_head(conn, method, target, headers)
                     if body is None and method in _BODILESS else None)
-            if head is not None:  # the head in one write, bounded by the deadline like the answer
-                conn.sock.settimeout(read_timeout)
-                _track(conn, sent=True)
             try:
-                if head is not None:
+                if head is not None:  # in one write, bounded by the deadline like the answer
+                    conn.sock.settimeout(read_timeout)
+                    _track(conn, sent=True)
                     conn.sock.sendall(head)
                 else:
                     conn.request(method, target, body=body, headers=headers,
